@@ -1,0 +1,5 @@
+import sys
+
+from butler.cli import main
+
+sys.exit(main())

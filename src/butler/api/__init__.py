@@ -1,0 +1,1 @@
+"""The Butler HTTP API (FastAPI): auth, users, admin, health."""

@@ -1,0 +1,77 @@
+"""create_app: the FastAPI application, its services and its lifespan."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import timedelta
+
+import asyncpg
+from fastapi import FastAPI
+from pydantic import SecretStr
+
+from butler.api.body_limit import BodyLimitMiddleware
+from butler.api.deps import CookiePolicy, LiveKitConfig, Services
+from butler.api.errors import install_error_handlers
+from butler.api.routes import admin, auth, health, users
+from butler.auth.accounts import Accounts, AuthPolicy
+from butler.auth.tokens import TokenService
+from butler.config import Settings
+from butler.db.pool import create_pool
+from butler.errors import ConfigError
+
+
+def _secret(value: SecretStr | None, name: str) -> str:
+    if value is None:
+        raise ConfigError(f"{name} is not set; resolve secrets before create_app")
+    return value.get_secret_value()
+
+
+def build_services(settings: Settings, pool: asyncpg.Pool) -> Services:
+    auth_cfg = settings.auth
+    tokens = TokenService(
+        _secret(auth_cfg.jwt_secret, "auth.jwt_secret"),
+        access_ttl_seconds=auth_cfg.access_token_ttl_seconds,
+        voice_ttl_seconds=settings.livekit.voice_session_ttl_seconds,
+    )
+    policy = AuthPolicy(
+        password_min_length=auth_cfg.password_min_length,
+        refresh_ttl=timedelta(days=auth_cfg.refresh_token_ttl_days),
+        rate_limit_window_seconds=auth_cfg.rate_limit_window_seconds,
+        rate_limit_per_ip=auth_cfg.rate_limit_per_ip,
+        rate_limit_per_username=auth_cfg.rate_limit_per_username,
+    )
+    lk = settings.livekit
+    return Services(
+        pool=pool,
+        tokens=tokens,
+        accounts=Accounts(tokens, policy),
+        livekit=LiveKitConfig(
+            url=lk.url,
+            api_key=_secret(lk.api_key, "livekit.api_key"),
+            api_secret=_secret(lk.api_secret, "livekit.api_secret"),
+            agent_name=lk.agent_name,
+            token_ttl_seconds=lk.token_ttl_seconds,
+        ),
+        cookie=CookiePolicy(secure=settings.cookie_secure),
+    )
+
+
+def create_app(settings: Settings, dsn: str) -> FastAPI:
+    """The API for an already-migrated database at `dsn`, with secrets resolved."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        pool = await create_pool(dsn)
+        app.state.services = build_services(settings, pool)
+        try:
+            yield
+        finally:
+            await pool.close()
+
+    app = FastAPI(title="Butler API", version="0.1.0", lifespan=lifespan)
+    install_error_handlers(app)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.server.max_body_bytes)
+    for router in (health.router, auth.router, users.router, admin.router):
+        app.include_router(router)
+    return app

@@ -1,0 +1,95 @@
+"""FastAPI dependencies: the services, a database connection, the calling user."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Annotated
+
+import asyncpg
+from fastapi import Depends, Request
+
+from butler.auth.accounts import Accounts
+from butler.auth.tokens import TokenService
+from butler.errors import Forbidden, NotAuthenticated
+from butler.users import repository as users
+from butler.users.models import User
+
+
+@dataclass(frozen=True)
+class LiveKitConfig:
+    url: str
+    api_key: str
+    api_secret: str
+    agent_name: str
+    token_ttl_seconds: int
+
+
+@dataclass(frozen=True)
+class CookiePolicy:
+    secure: bool
+    name: str = "butler_refresh"
+    path: str = "/api/auth"
+
+
+@dataclass
+class Services:
+    """Everything a request handler may need, built once at start-up."""
+
+    pool: asyncpg.Pool
+    tokens: TokenService
+    accounts: Accounts
+    livekit: LiveKitConfig
+    cookie: CookiePolicy
+
+
+def get_services(request: Request) -> Services:
+    services: Services = request.app.state.services
+    return services
+
+
+ServicesDep = Annotated[Services, Depends(get_services)]
+
+
+async def get_connection(services: ServicesDep) -> AsyncIterator[asyncpg.Connection]:
+    async with services.pool.acquire() as conn:
+        yield conn
+
+
+Db = Annotated[asyncpg.Connection, Depends(get_connection)]
+
+
+def bearer_token(request: Request) -> str:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise NotAuthenticated("Send 'Authorization: Bearer <access token>'.")
+    return token.strip()
+
+
+async def get_current_user(request: Request, services: ServicesDep, conn: Db) -> User:
+    user_id = services.tokens.verify_access(bearer_token(request))
+    user = await users.get(conn, user_id)
+    if user is None:
+        raise NotAuthenticated("This account no longer exists.", code="invalid_token")
+    return user
+
+
+CurrentUser = Annotated[User, Depends(get_current_user)]
+
+
+async def get_admin_user(user: CurrentUser) -> User:
+    if not user.is_admin:
+        raise Forbidden("Only an admin can do that.")
+    return user
+
+
+AdminUser = Annotated[User, Depends(get_admin_user)]
+
+
+def client_ip(request: Request) -> str:
+    # uvicorn rewrites request.client from X-Forwarded-For only for trusted proxies.
+    return request.client.host if request.client else "unknown"
+
+
+ClientIp = Annotated[str, Depends(client_ip)]

@@ -1,0 +1,47 @@
+"""Household administration: people, roles, invites. Admins only."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+from typing import Any
+
+from fastapi import APIRouter, Response, status
+
+from butler.api.deps import AdminUser, Db
+from butler.api.schemas import AdminUserOut, ErrorResponse, InviteCreate, InviteOut, RolePatch
+from butler.auth import invites
+from butler.users import repository as users
+
+router = APIRouter(prefix="/api/admin", tags=["admin"])
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    c: {"model": ErrorResponse} for c in (401, 403, 404, 409, 422)
+}
+
+
+@router.get("/users", response_model=list[AdminUserOut], responses=_ERRORS)
+async def list_users(admin: AdminUser, conn: Db) -> list[AdminUserOut]:
+    return [AdminUserOut.of(u) for u in await users.list_all(conn)]
+
+
+@router.patch("/users/{user_id}", response_model=AdminUserOut, responses=_ERRORS)
+async def change_role(
+    user_id: uuid.UUID, body: RolePatch, admin: AdminUser, conn: Db
+) -> AdminUserOut:
+    return AdminUserOut.of(await users.set_role(conn, user_id, body.role))
+
+
+@router.delete("/users/{user_id}", status_code=status.HTTP_204_NO_CONTENT, responses=_ERRORS)
+async def delete_user(user_id: uuid.UUID, admin: AdminUser, conn: Db) -> Response:
+    await users.delete(conn, user_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post(
+    "/invites", status_code=status.HTTP_201_CREATED, response_model=InviteOut, responses=_ERRORS
+)
+async def create_invite(body: InviteCreate, admin: AdminUser, conn: Db) -> InviteOut:
+    invite = await invites.create(
+        conn, role=body.role, ttl=timedelta(days=body.expires_in_days), created_by=admin.id
+    )
+    return InviteOut(code=invite.code, role=invite.role, expires_at=invite.expires_at)

@@ -1,0 +1,118 @@
+"""Request and response bodies. Requests forbid unknown fields; strings are bounded."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from butler.users.models import Role, Soul, User
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
+
+
+class RegisterRequest(Strict):
+    code: str = Field(min_length=1, max_length=64)
+    username: str = Field(min_length=1, max_length=64)
+    display_name: str = Field(min_length=1, max_length=64, pattern=r"\S")
+    password: str = Field(min_length=1, max_length=1024)
+
+
+class LoginRequest(Strict):
+    username: str = Field(min_length=1, max_length=64)
+    password: str = Field(min_length=1, max_length=1024)
+
+
+class UserOut(BaseModel):
+    id: uuid.UUID
+    username: str
+    display_name: str
+    role: Role
+    soul: Soul
+    voice: str
+    timezone: str
+
+    @classmethod
+    def of(cls, user: User) -> UserOut:
+        return cls(
+            id=user.id,
+            username=user.username,
+            display_name=user.display_name,
+            role=user.role,
+            soul=user.soul,
+            voice=user.voice,
+            timezone=user.timezone,
+        )
+
+
+class AdminUserOut(UserOut):
+    created_at: datetime
+
+    @classmethod
+    def of(cls, user: User) -> AdminUserOut:
+        return cls(**UserOut.of(user).model_dump(), created_at=user.created_at)
+
+
+class SessionResponse(BaseModel):
+    access_token: str
+    token_type: Literal["bearer"] = "bearer"
+    expires_in: int
+    user: UserOut
+
+
+class SoulPatch(Strict):
+    """Any subset of the soul's fields; the rest keep their values."""
+
+    butler_name: str | None = Field(default=None, min_length=1, max_length=40, pattern=r"\S")
+    style: Literal["warm", "formal", "casual", "playful"] | None = None
+    verbosity: Literal["brief", "balanced", "detailed"] | None = None
+    humour: Literal["none", "light", "plenty"] | None = None
+    custom_instructions: str | None = Field(default=None, max_length=2000)
+
+
+class ProfilePatch(Strict):
+    display_name: str | None = Field(default=None, min_length=1, max_length=64, pattern=r"\S")
+    soul: SoulPatch | None = None
+    voice: str | None = Field(default=None, max_length=64)
+    timezone: str | None = Field(default=None, max_length=64)
+
+
+class VoiceOption(BaseModel):
+    id: str
+    label: str
+
+
+class VoiceTokenResponse(BaseModel):
+    livekit_token: str
+    room_name: str
+    livekit_url: str
+    expires_in: int
+
+
+class RolePatch(Strict):
+    role: Role
+
+
+class InviteCreate(Strict):
+    role: Role = Role.MEMBER
+    expires_in_days: float = Field(default=7, gt=0, le=90)
+
+
+class InviteOut(BaseModel):
+    code: str
+    role: Role
+    expires_at: datetime
+
+
+class ErrorResponse(BaseModel):
+    error: str
+    message: str
+
+
+class HealthResponse(BaseModel):
+    status: str
+    detail: str | None = None

@@ -1,0 +1,80 @@
+"""`butler serve`: database up, migrations applied, first admin invite, then uvicorn."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from datetime import timedelta
+
+import asyncpg
+import uvicorn
+
+from butler.api.app import create_app
+from butler.auth import invites
+from butler.config import Settings
+from butler.db import migrate
+from butler.db.embedded import exclusive_serve_lock
+from butler.db.runtime import open_database
+from butler.users import repository as users
+from butler.users.models import Role
+
+log = logging.getLogger(__name__)
+
+
+async def first_admin_invite(dsn: str, ttl: timedelta) -> invites.Invite | None:
+    """An admin invite when nobody has an account yet (every start until someone does)."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        if await users.count(conn) > 0:
+            return None
+        return await invites.create(conn, role=Role.ADMIN, ttl=ttl)
+    finally:
+        await conn.close()
+
+
+def announce_invite(invite: invites.Invite, base_url: str) -> None:
+    banner = "=" * 64
+    print(
+        f"\n{banner}\n"
+        "No one has an account yet. Register the first admin with this invite code:\n\n"
+        f"    {invite.code}\n\n"
+        f"It is valid until {invite.expires_at:%Y-%m-%d %H:%M %Z} and works once. For example:\n"
+        f"    curl -X POST {base_url}/api/auth/register -H 'Content-Type: application/json' \\\n"
+        f"      -d '{{\"code\": \"{invite.code}\", \"username\": \"alice\", "
+        '"display_name": "Alice", "password": "a long passphrase"}\'\n'
+        f"{banner}\n",
+        flush=True,
+    )
+
+
+def uvicorn_config(settings: Settings, dsn: str, *, host: str, port: int) -> uvicorn.Config:
+    return uvicorn.Config(
+        create_app(settings, dsn),
+        host=host,
+        port=port,
+        # X-Forwarded-For is honoured only from these addresses (the reverse proxy).
+        proxy_headers=True,
+        forwarded_allow_ips=settings.server.forwarded_allow_ips,
+        log_level=settings.log_level.lower(),
+    )
+
+
+def serve(settings: Settings, *, host: str, port: int) -> None:
+    database_url = settings.database_url.get_secret_value() if settings.database_url else None
+    # Only the embedded database needs one server per folder; with an external database
+    # several API processes may share it.
+    lock = (
+        exclusive_serve_lock(settings.data_dir)
+        if database_url is None
+        else contextlib.nullcontext()
+    )
+    with lock, open_database(settings.data_dir, database_url) as dsn:
+        migrate.upgrade(dsn)
+        invite = asyncio.run(
+            first_admin_invite(dsn, timedelta(days=settings.auth.invite_ttl_days))
+        )
+        if invite is not None:
+            announce_invite(invite, f"http://{host}:{port}")
+        uvicorn.Server(uvicorn_config(settings, dsn, host=host, port=port)).run()
+    log.info("Butler stopped")

@@ -1,0 +1,1 @@
+"""Authentication: passwords, JWT access tokens, refresh rotation, invites, LiveKit tokens."""

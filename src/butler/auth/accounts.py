@@ -1,0 +1,110 @@
+"""Sign-up, sign-in, session refresh and sign-out: the flows the API routes call."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import timedelta
+
+import asyncpg
+
+from butler.auth import invites, passwords, rate_limit, refresh
+from butler.auth.tokens import IssuedToken, TokenService
+from butler.errors import InvalidInput, NotAuthenticated
+from butler.users import repository as users
+from butler.users.models import User
+
+USERNAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_.-]{2,31}$")
+
+
+@dataclass(frozen=True)
+class AuthPolicy:
+    password_min_length: int
+    refresh_ttl: timedelta
+    rate_limit_window_seconds: int
+    rate_limit_per_ip: int
+    rate_limit_per_username: int
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    user: User
+    access: IssuedToken
+    refresh: refresh.IssuedRefresh
+
+
+def normalize_username(username: str) -> str:
+    name = username.strip().lower()
+    if not USERNAME_PATTERN.fullmatch(name):
+        raise InvalidInput(
+            "A username is 3 to 32 characters: letters, digits, '.', '_' or '-', "
+            "starting with a letter or digit.",
+            code="invalid_username",
+        )
+    return name
+
+
+class Accounts:
+    def __init__(self, tokens: TokenService, policy: AuthPolicy) -> None:
+        self.tokens = tokens
+        self.policy = policy
+
+    async def _limit(self, conn: asyncpg.Connection, bucket: str, limit: int) -> None:
+        await rate_limit.hit(
+            conn, bucket, limit=limit, window_seconds=self.policy.rate_limit_window_seconds
+        )
+
+    async def _sign_in(self, conn: asyncpg.Connection, user: User) -> SignedIn:
+        issued = await refresh.start_family(conn, user.id, self.policy.refresh_ttl)
+        return SignedIn(user, self.tokens.issue_access(user.id), issued)
+
+    async def register(
+        self,
+        conn: asyncpg.Connection,
+        *,
+        client_ip: str,
+        code: str,
+        username: str,
+        display_name: str,
+        password: str,
+    ) -> SignedIn:
+        await self._limit(conn, f"register:ip:{client_ip}", self.policy.rate_limit_per_ip)
+        name = normalize_username(username)
+        passwords.check_password_policy(password, self.policy.password_min_length)
+        hashed = await passwords.hash_password(password)
+        async with conn.transaction():
+            invite = await invites.claim(conn, code)
+            user = await users.create(
+                conn,
+                username=name,
+                display_name=display_name,
+                role=invite.role,
+                password_hash=hashed,
+            )
+            await invites.mark_used(conn, invite.id, user.id)
+            return await self._sign_in(conn, user)
+
+    async def login(
+        self, conn: asyncpg.Connection, *, client_ip: str, username: str, password: str
+    ) -> SignedIn:
+        name = username.strip().lower()
+        await self._limit(conn, f"login:ip:{client_ip}", self.policy.rate_limit_per_ip)
+        await self._limit(conn, f"login:user:{name}", self.policy.rate_limit_per_username)
+        found = await users.get_with_password_hash(conn, name)
+        stored_hash = found[1] if found else None
+        if not await passwords.verify_password(stored_hash, password) or found is None:
+            raise NotAuthenticated("Wrong username or password.", code="invalid_credentials")
+        user, stored = found
+        if passwords.needs_rehash(stored):
+            await users.update_password_hash(conn, user.id, await passwords.hash_password(password))
+        return await self._sign_in(conn, user)
+
+    async def refresh(self, conn: asyncpg.Connection, token: str) -> SignedIn:
+        issued = await refresh.rotate(conn, token, self.policy.refresh_ttl)
+        user = await users.get(conn, issued.user_id)
+        if user is None:
+            raise NotAuthenticated("Please sign in again.", code="invalid_refresh")
+        return SignedIn(user, self.tokens.issue_access(user.id), issued)
+
+    async def logout(self, conn: asyncpg.Connection, token: str) -> None:
+        await refresh.revoke(conn, token)

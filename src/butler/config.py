@@ -1,0 +1,115 @@
+"""Butler's settings: one pydantic-settings model, env prefix BUTLER_, nested with __.
+
+Only entry points (the CLI, test fixtures) build `Settings`; everything below takes
+arguments. `.env.example` documents every field here.
+"""
+
+from __future__ import annotations
+
+import os
+from enum import StrEnum
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field, SecretStr
+from pydantic.fields import FieldInfo
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+
+
+class Mode(StrEnum):
+    DEVELOPMENT = "development"
+    PRODUCTION = "production"
+
+
+def default_data_dir() -> Path:
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "butler"
+
+
+class AuthSettings(BaseModel):
+    jwt_secret: SecretStr | None = None
+    access_token_ttl_seconds: int = Field(default=900, ge=30, le=900)
+    refresh_token_ttl_days: int = Field(default=30, ge=1, le=365)
+    password_min_length: int = Field(default=10, ge=8, le=128)
+    invite_ttl_days: float = Field(default=7, gt=0, le=90)
+    cookie_secure: bool | None = None  # None: Secure in production, not in development
+    rate_limit_window_seconds: int = Field(default=300, ge=1)
+    rate_limit_per_ip: int = Field(default=30, ge=1)
+    rate_limit_per_username: int = Field(default=10, ge=1)
+
+
+class LiveKitSettings(BaseModel):
+    url: str = "ws://localhost:7880"
+    api_key: SecretStr | None = None
+    api_secret: SecretStr | None = None
+    agent_name: str = "butler"
+    token_ttl_seconds: int = Field(default=600, ge=60, le=3600)
+    voice_session_ttl_seconds: int = Field(default=3600, ge=60, le=4 * 3600)
+
+
+class ServerSettings(BaseModel):
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    max_body_bytes: int = Field(default=64 * 1024, ge=1024)
+    forwarded_allow_ips: str = "127.0.0.1"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="BUTLER_",
+        env_nested_delimiter="__",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+    )
+
+    mode: Mode = Mode.DEVELOPMENT
+    data_dir: Path = Field(default_factory=default_data_dir)
+    database_url: SecretStr | None = None
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    auth: AuthSettings = AuthSettings()
+    livekit: LiveKitSettings = LiveKitSettings()
+    server: ServerSettings = ServerSettings()
+
+    @property
+    def cookie_secure(self) -> bool:
+        if self.auth.cookie_secure is not None:
+            return self.auth.cookie_secure
+        return self.mode is Mode.PRODUCTION
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (
+            init_settings,
+            env_settings,
+            dotenv_settings,
+            LiveKitEnvSource(settings_cls),
+            file_secret_settings,
+        )
+
+
+class LiveKitEnvSource(PydanticBaseSettingsSource):
+    """LiveKit's own variable names (LIVEKIT_URL, ...) as a fallback for BUTLER_LIVEKIT__*.
+
+    The voice worker and livekit-server read those names, so one `.env` serves all three.
+    """
+
+    NAMES = {"url": "LIVEKIT_URL", "api_key": "LIVEKIT_API_KEY", "api_secret": "LIVEKIT_API_SECRET"}
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        found = {key: os.environ[name] for key, name in self.NAMES.items() if os.environ.get(name)}
+        return {"livekit": found} if found else {}

@@ -1,0 +1,34 @@
+"""The asyncpg connection pool.
+
+Why asyncpg directly rather than SQLAlchemy's ORM: every hot query (the user for a
+token, the recent history, fact recall) is one hand-written, indexed SQL statement, and
+asyncpg's prepared-statement cache makes each a single round trip with no ORM layer on
+the path to the first token. Alembic (on SQLAlchemy's asyncpg dialect) only runs
+migrations.
+"""
+
+from __future__ import annotations
+
+import json
+
+import asyncpg
+
+
+async def _init_connection(conn: asyncpg.Connection) -> None:
+    for pg_type in ("json", "jsonb"):
+        await conn.set_type_codec(
+            pg_type, encoder=json.dumps, decoder=json.loads, schema="pg_catalog"
+        )
+
+
+async def create_pool(dsn: str, *, min_size: int = 1, max_size: int = 10) -> asyncpg.Pool:
+    pool = await asyncpg.create_pool(
+        dsn,
+        min_size=min_size,
+        max_size=max_size,
+        init=_init_connection,
+        command_timeout=30,
+        server_settings={"application_name": "butler", "search_path": "butler,public"},
+    )
+    assert pool is not None
+    return pool

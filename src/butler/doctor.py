@@ -1,0 +1,59 @@
+"""`butler doctor`: check the configuration and the database, say what to fix."""
+
+from __future__ import annotations
+
+import asyncio
+from urllib.parse import urlparse
+
+import asyncpg
+
+from butler.config import Settings
+from butler.db import migrate
+from butler.db.runtime import open_database
+from butler.errors import ButlerError
+
+
+def _report(ok: bool, label: str, detail: str) -> bool:
+    print(f"[{'ok' if ok else 'FAIL'}] {label}: {detail}")
+    return ok
+
+
+async def _database_revision(dsn: str) -> str | None:
+    conn = await asyncpg.connect(dsn, timeout=5)
+    try:
+        return await migrate.current_revision(conn)
+    finally:
+        await conn.close()
+
+
+def diagnose(settings: Settings, database_url: str | None) -> list[str]:
+    """Print one line per check; return the labels of the checks that failed."""
+    failed: list[str] = []
+
+    def check(ok: bool, label: str, detail: str) -> None:
+        if not _report(ok, label, detail):
+            failed.append(label)
+
+    check(True, "mode", settings.mode.value)
+    check(True, "data folder", str(settings.data_dir))
+    lk = urlparse(settings.livekit.url)
+    check(
+        lk.scheme in {"ws", "wss", "http", "https"} and bool(lk.netloc),
+        "LiveKit URL",
+        settings.livekit.url + ("" if lk.netloc else " (set BUTLER_LIVEKIT__URL or LIVEKIT_URL)"),
+    )
+    where = "external (BUTLER_DATABASE_URL)" if database_url else "embedded"
+    try:
+        with open_database(settings.data_dir, database_url) as dsn:
+            revision = asyncio.run(_database_revision(dsn))
+    except (ButlerError, OSError, asyncpg.PostgresError) as exc:
+        check(False, "database", f"{where}: {exc}")
+        return failed
+    head = migrate.head_revision()
+    check(True, "database", f"{where}, reachable")
+    check(
+        revision == head,
+        "migrations",
+        f"at {revision}" if revision == head else f"at {revision}, code needs {head}: run `butler migrate`",
+    )
+    return failed

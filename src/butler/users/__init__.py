@@ -1,0 +1,1 @@
+"""People in the household: accounts, roles, personality (soul), voice, timezone."""

@@ -1,0 +1,44 @@
+"""Fixtures: one embedded PostgreSQL per test session, one live API server on it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from butler.db import migrate
+from butler.db.embedded import EmbeddedPostgres
+from butler.users.models import Role
+from tests.support import Account, live_server, make_settings, register
+
+
+@pytest.fixture(scope="session")
+def postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedPostgres]:
+    with EmbeddedPostgres(tmp_path_factory.mktemp("butler-data")) as embedded:
+        yield embedded
+
+
+@pytest.fixture(scope="session")
+def dsn(postgres: EmbeddedPostgres) -> str:
+    migrate.upgrade(postgres.dsn)
+    return postgres.dsn
+
+
+@pytest.fixture(scope="session")
+def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("butler-settings")
+
+
+@pytest.fixture(scope="session")
+def base_url(dsn: str, data_dir: Path) -> Iterator[str]:
+    with live_server(make_settings(data_dir), dsn) as url:
+        yield url
+
+
+@pytest.fixture
+def new_account(base_url: str, dsn: str) -> Callable[..., Account]:
+    def make(role: Role = Role.MEMBER) -> Account:
+        return register(base_url, dsn, role)
+
+    return make

@@ -1,0 +1,132 @@
+"""Test helpers shared by the suites: settings, a live API server, account helpers."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any, TypeVar
+
+import asyncpg
+import httpx
+import uvicorn
+
+from butler.api.server import uvicorn_config
+from butler.auth import invites
+from butler.config import AuthSettings, LiveKitSettings, Settings
+from butler.users.models import Role
+
+T = TypeVar("T")
+
+JWT_SECRET = "test-jwt-secret-" + "x" * 40
+LIVEKIT_KEY = "test-livekit-key"
+LIVEKIT_SECRET = "test-livekit-secret-" + "y" * 40
+PASSWORD = "correct horse battery staple"
+
+
+def make_settings(data_dir: Path, **auth: Any) -> Settings:
+    auth_values: dict[str, Any] = {
+        "jwt_secret": JWT_SECRET,
+        "rate_limit_per_ip": 100_000,
+        "rate_limit_per_username": 100_000,
+        **auth,
+    }
+    return Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        data_dir=data_dir,
+        auth=AuthSettings(**auth_values),
+        livekit=LiveKitSettings(
+            url="ws://127.0.0.1:7880", api_key=LIVEKIT_KEY, api_secret=LIVEKIT_SECRET
+        ),
+    )
+
+
+def run(make: Callable[[asyncpg.Connection], Awaitable[T]], dsn: str) -> T:
+    """Run one coroutine against a fresh connection, from synchronous test code."""
+
+    async def main() -> T:
+        conn = await asyncpg.connect(dsn)
+        try:
+            return await make(conn)
+        finally:
+            await conn.close()
+
+    return asyncio.run(main())
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@contextmanager
+def live_server(settings: Settings, dsn: str) -> Iterator[str]:
+    """Serve the real app with uvicorn on 127.0.0.1 in a thread; yield its base URL."""
+    port = free_port()
+    server = uvicorn.Server(uvicorn_config(settings, dsn, host="127.0.0.1", port=port))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("the test API server did not start")
+        time.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+def new_invite(dsn: str, role: Role = Role.MEMBER, ttl: timedelta = timedelta(days=1)) -> str:
+    async def create(conn: asyncpg.Connection) -> invites.Invite:
+        return await invites.create(conn, role=role, ttl=ttl)
+
+    return run(create, dsn).code
+
+
+def unique_name(prefix: str = "user") -> str:
+    return f"{prefix}{secrets.token_hex(4)}"
+
+
+@dataclass
+class Account:
+    client: httpx.Client
+    user: dict[str, Any]
+    access_token: str
+    username: str
+
+    @property
+    def id(self) -> uuid.UUID:
+        return uuid.UUID(self.user["id"])
+
+    @property
+    def auth(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.access_token}"}
+
+
+def register(base_url: str, dsn: str, role: Role = Role.MEMBER) -> Account:
+    client = httpx.Client(base_url=base_url, timeout=30)
+    username = unique_name()
+    response = client.post(
+        "/api/auth/register",
+        json={
+            "code": new_invite(dsn, role),
+            "username": username,
+            "display_name": username.title(),
+            "password": PASSWORD,
+        },
+    )
+    assert response.status_code == 201, response.text
+    body = response.json()
+    return Account(client, body["user"], body["access_token"], username)
