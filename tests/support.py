@@ -26,7 +26,7 @@ from butler.users.models import Role
 
 T = TypeVar("T")
 
-JWT_SECRET = "test-jwt-secret-" + "x" * 40
+JWT_SECRET = "test-jwt-secret-" + "x" * 60
 LIVEKIT_KEY = "test-livekit-key"
 LIVEKIT_SECRET = "test-livekit-secret-" + "y" * 40
 PASSWORD = "correct horse battery staple"

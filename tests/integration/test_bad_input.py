@@ -1,0 +1,141 @@
+"""Bad requests get a 4xx with a reason; none produce a 500."""
+
+from __future__ import annotations
+
+import random
+import string
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.support import Account
+
+
+@pytest.mark.parametrize(
+    ("content", "headers"),
+    [
+        (b"{not json", {"Content-Type": "application/json"}),
+        (b"", {"Content-Type": "application/json"}),
+        (b"[1, 2, 3]", {"Content-Type": "application/json"}),
+        (b'"just a string"', {"Content-Type": "application/json"}),
+        (b"null", {"Content-Type": "application/json"}),
+        (b'{"username": "a", "password": "b"}', {"Content-Type": "text/plain"}),
+        (b"username=a&password=b", {"Content-Type": "application/x-www-form-urlencoded"}),
+        (b"\xff\xfe\x00garbage", {"Content-Type": "application/json"}),
+    ],
+)
+def test_malformed_bodies_are_4xx_with_a_reason(
+    base_url: str, content: bytes, headers: dict[str, str]
+) -> None:
+    response = httpx.post(f"{base_url}/api/auth/login", content=content, headers=headers)
+    assert 400 <= response.status_code < 500, response.text
+    body = response.json()
+    assert body["error"]
+    assert body["message"]
+
+
+def test_invalid_json_says_so(base_url: str) -> None:
+    response = httpx.post(
+        f"{base_url}/api/auth/login",
+        content=b'{"username": ',
+        headers={"Content-Type": "application/json"},
+    )
+    assert response.status_code == 422
+    assert response.json()["message"] == "The request body is not valid JSON."
+
+
+def test_wrong_types_and_unknown_fields_name_the_field(base_url: str) -> None:
+    response = httpx.post(
+        f"{base_url}/api/auth/login", json={"username": 42, "password": ["x"], "admin": True}
+    )
+    assert response.status_code == 422
+    body = response.json()
+    fields = {detail["field"] for detail in body["details"]}
+    assert {"username", "password", "admin"} <= fields
+
+
+def test_rejected_input_is_never_echoed_back(base_url: str) -> None:
+    secret = "my-secret-password-" + "p" * 2000
+    response = httpx.post(f"{base_url}/api/auth/login", json={"username": "u", "password": secret})
+    assert response.status_code == 422
+    assert "my-secret-password" not in response.text
+
+
+def test_oversized_bodies_are_refused(base_url: str) -> None:
+    big = b'{"username": "' + b"a" * 200_000 + b'", "password": "x"}'
+    declared = httpx.post(
+        f"{base_url}/api/auth/login", content=big, headers={"Content-Type": "application/json"}
+    )
+    assert declared.status_code == 413
+    assert declared.json()["error"] == "body_too_large"
+
+    def chunks() -> Any:
+        for i in range(0, len(big), 8192):
+            yield big[i : i + 8192]
+
+    streamed = httpx.post(
+        f"{base_url}/api/auth/login", content=chunks(), headers={"Content-Type": "application/json"}
+    )
+    assert streamed.status_code == 413
+
+
+def test_unknown_routes_and_methods_answer_json(base_url: str) -> None:
+    missing = httpx.get(f"{base_url}/api/nothing-here")
+    assert missing.status_code == 404
+    assert missing.json()["error"] == "not_found"
+    wrong_method = httpx.get(f"{base_url}/api/auth/login")
+    assert wrong_method.status_code == 405
+    assert wrong_method.json()["error"] == "method_not_allowed"
+
+
+def test_bad_path_parameters_are_422(new_account: Callable[..., Account]) -> None:
+    from butler.users.models import Role
+
+    admin = new_account(Role.ADMIN)
+    response = admin.client.delete("/api/admin/users/not-a-uuid", headers=admin.auth)
+    assert response.status_code == 422
+
+
+def _random_value(rng: random.Random, depth: int = 0) -> Any:
+    kind = rng.randrange(8 if depth < 2 else 5)
+    if kind == 0:
+        return None
+    if kind == 1:
+        return rng.choice([True, False])
+    if kind == 2:
+        return rng.randint(-(2**70), 2**70)
+    if kind == 3:
+        return rng.random() * 10 ** rng.randint(-5, 300)
+    if kind == 4:
+        alphabet = string.printable + "\u00e9\u4e2d\U0001f600\x00"
+        return "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 80)))
+    if kind == 5:
+        return [_random_value(rng, depth + 1) for _ in range(rng.randint(0, 4))]
+    keys = ["code", "username", "display_name", "password", "soul", "voice", "timezone",
+            "role", "expires_in_days", "butler_name", "x"]
+    return {rng.choice(keys): _random_value(rng, depth + 1) for _ in range(rng.randint(0, 5))}
+
+
+def test_random_bodies_never_cause_a_server_error(
+    base_url: str, new_account: Callable[..., Account]
+) -> None:
+    from butler.users.models import Role
+
+    admin = new_account(Role.ADMIN)
+    rng = random.Random(20261126)
+    targets = [
+        ("POST", "/api/auth/register"),
+        ("POST", "/api/auth/login"),
+        ("PATCH", "/api/users/me"),
+        ("POST", "/api/admin/invites"),
+        ("PATCH", f"/api/admin/users/{admin.user['id']}"),
+    ]
+    for _ in range(150):
+        method, path = rng.choice(targets)
+        response = admin.client.request(
+            method, path, headers=admin.auth, json=_random_value(rng)
+        )
+        assert response.status_code < 500, (method, path, response.text)
+    assert admin.client.get("/api/users/me", headers=admin.auth).json()["role"] == "admin"

@@ -1,0 +1,198 @@
+"""Profiles, isolation between people, and admin powers."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import asyncpg
+import httpx
+
+from butler.users.models import Role
+from tests.support import Account, run
+
+
+def test_profile_update_validates_and_merges_the_soul(
+    new_account: Callable[..., Account],
+) -> None:
+    account = new_account()
+    response = account.client.patch(
+        "/api/users/me",
+        headers=account.auth,
+        json={
+            "display_name": "  Mum  ",
+            "voice": "bm_george",
+            "timezone": "Europe/London",
+            "soul": {"butler_name": "Jeeves", "humour": "plenty"},
+        },
+    )
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["display_name"] == "Mum"
+    assert body["voice"] == "bm_george"
+    assert body["timezone"] == "Europe/London"
+    assert body["soul"]["butler_name"] == "Jeeves"
+    assert body["soul"]["humour"] == "plenty"
+    assert body["soul"]["style"] == "warm"  # untouched fields keep their values
+
+    second = account.client.patch(
+        "/api/users/me", headers=account.auth, json={"soul": {"verbosity": "brief"}}
+    )
+    assert second.json()["soul"]["butler_name"] == "Jeeves"
+    assert second.json()["soul"]["verbosity"] == "brief"
+    assert account.client.get("/api/users/me", headers=account.auth).json() == second.json()
+
+
+def test_profile_update_refuses_bad_values(new_account: Callable[..., Account]) -> None:
+    account = new_account()
+    cases = [
+        ({"voice": "darth_vader"}, "invalid_voice"),
+        ({"timezone": "Mars/Olympus_Mons"}, "invalid_timezone"),
+        ({"timezone": "../../etc/passwd"}, "invalid_timezone"),
+        ({"display_name": "x" * 65}, "invalid_request"),
+        ({"display_name": "   "}, "invalid_request"),
+        ({"soul": {"style": "rude"}}, "invalid_request"),
+        ({"soul": {"custom_instructions": "y" * 2001}}, "invalid_request"),
+        ({"soul": {"unknown": 1}}, "invalid_request"),
+        ({"role": "admin"}, "invalid_request"),
+        ({"id": "00000000-0000-0000-0000-000000000000"}, "invalid_request"),
+    ]
+    for body, code in cases:
+        response = account.client.patch("/api/users/me", headers=account.auth, json=body)
+        assert response.status_code == 422, body
+        assert response.json()["error"] == code, body
+    me = account.client.get("/api/users/me", headers=account.auth).json()
+    assert me["role"] == "member"
+    assert me["voice"] == "bf_emma"
+
+
+def test_people_only_ever_see_and_change_themselves(
+    new_account: Callable[..., Account],
+) -> None:
+    alice, bob = new_account(), new_account()
+    alice.client.patch("/api/users/me", headers=alice.auth, json={"display_name": "Alice"})
+    bob_me = bob.client.get("/api/users/me", headers=bob.auth).json()
+    assert bob_me["id"] == bob.user["id"]
+    assert bob_me["display_name"] != "Alice"
+    # A member has no route to anyone else's account.
+    for method, path in [
+        ("GET", "/api/admin/users"),
+        ("PATCH", f"/api/admin/users/{alice.user['id']}"),
+        ("DELETE", f"/api/admin/users/{alice.user['id']}"),
+        ("POST", "/api/admin/invites"),
+    ]:
+        body = {"role": "member"} if method in {"PATCH", "POST"} else None
+        response = bob.client.request(method, path, headers=bob.auth, json=body)
+        assert response.status_code == 403, path
+        assert response.json()["error"] == "forbidden"
+    assert alice.client.get("/api/users/me", headers=alice.auth).json()["display_name"] == "Alice"
+
+
+def test_voices_are_listed(new_account: Callable[..., Account]) -> None:
+    account = new_account()
+    voices = account.client.get("/api/users/voices", headers=account.auth).json()
+    assert {"id": "bf_emma", "label": "Emma (British English, female)"} in voices
+
+
+def test_admin_lists_promotes_and_demotes(new_account: Callable[..., Account]) -> None:
+    admin, member = new_account(Role.ADMIN), new_account()
+    listed = admin.client.get("/api/admin/users", headers=admin.auth)
+    assert listed.status_code == 200
+    assert {admin.user["id"], member.user["id"]} <= {u["id"] for u in listed.json()}
+
+    promoted = admin.client.patch(
+        f"/api/admin/users/{member.user['id']}", headers=admin.auth, json={"role": "admin"}
+    )
+    assert promoted.status_code == 200
+    assert promoted.json()["role"] == "admin"
+    assert member.client.get("/api/admin/users", headers=member.auth).status_code == 200
+    demoted = admin.client.patch(
+        f"/api/admin/users/{member.user['id']}", headers=admin.auth, json={"role": "member"}
+    )
+    assert demoted.json()["role"] == "member"
+    assert member.client.get("/api/admin/users", headers=member.auth).status_code == 403
+
+
+def test_admin_cannot_remove_the_last_admin(dsn: str, new_account: Callable[..., Account]) -> None:
+    admin = new_account(Role.ADMIN)
+
+    async def demote_others(conn: asyncpg.Connection) -> None:
+        await conn.execute(
+            "UPDATE butler.users SET role = 'member' WHERE role = 'admin' AND id <> $1", admin.id
+        )
+
+    run(demote_others, dsn)
+    path = f"/api/admin/users/{admin.user['id']}"
+    demote = admin.client.patch(path, headers=admin.auth, json={"role": "member"})
+    assert demote.status_code == 409
+    assert demote.json()["error"] == "last_admin"
+    assert admin.client.delete(path, headers=admin.auth).status_code == 409
+
+
+def test_admin_deletes_a_user_and_all_their_data(
+    dsn: str, new_account: Callable[..., Account], base_url: str
+) -> None:
+    admin, member = new_account(Role.ADMIN), new_account()
+
+    async def seed(conn: asyncpg.Connection) -> None:
+        await conn.execute(
+            "INSERT INTO butler.conversation_history (user_id, channel, role, content) "
+            "VALUES ($1, 'text', 'user', 'hello')",
+            member.id,
+        )
+        await conn.execute(
+            "INSERT INTO butler.user_facts (user_id, fact) VALUES ($1, 'likes tea')", member.id
+        )
+        await conn.execute(
+            "INSERT INTO butler.tool_usage (user_id, channel, tool_name, status) "
+            "VALUES ($1, 'text', 'lights', 'ok')",
+            member.id,
+        )
+        await conn.execute(
+            "INSERT INTO butler.voice_turns (user_id, session_id, total_ms) VALUES ($1, 's', 600)",
+            member.id,
+        )
+
+    run(seed, dsn)
+    response = admin.client.delete(f"/api/admin/users/{member.user['id']}", headers=admin.auth)
+    assert response.status_code == 204
+
+    async def leftovers(conn: asyncpg.Connection) -> int:
+        total = 0
+        for table in (
+            "users",
+            "credentials",
+            "refresh_tokens",
+            "conversation_history",
+            "user_facts",
+            "tool_usage",
+            "voice_turns",
+        ):
+            column = "id" if table == "users" else "user_id"
+            total += await conn.fetchval(
+                f"SELECT count(*) FROM butler.{table} WHERE {column} = $1", member.id
+            )
+        return total
+
+    assert run(leftovers, dsn) == 0
+    assert member.client.get("/api/users/me", headers=member.auth).status_code == 401
+    assert member.client.post("/api/auth/refresh").status_code == 401
+    missing = admin.client.delete(f"/api/admin/users/{member.user['id']}", headers=admin.auth)
+    assert missing.status_code == 404
+
+
+def test_admin_creates_invites_over_the_api(base_url: str, new_account: Callable[..., Account]) -> None:
+    admin = new_account(Role.ADMIN)
+    response = admin.client.post(
+        "/api/admin/invites", headers=admin.auth, json={"role": "member", "expires_in_days": 1}
+    )
+    assert response.status_code == 201
+    code = response.json()["code"]
+    with httpx.Client(base_url=base_url) as client:
+        registered = client.post(
+            "/api/auth/register",
+            json={"code": code, "username": "invited" + code[:4].lower(), "display_name": "I",
+                  "password": "another long passphrase"},
+        )
+    assert registered.status_code == 201
+    bad = admin.client.post("/api/admin/invites", headers=admin.auth, json={"expires_in_days": 0})
+    assert bad.status_code == 422
