@@ -52,7 +52,8 @@ def _parser() -> argparse.ArgumentParser:
     invite.add_argument(
         "--expires",
         type=parse_duration,
-        help="how long the code stays valid: 30m, 12h, 7d, 2w (default: BUTLER_AUTH__INVITE_TTL_DAYS)",
+        help="how long the code stays valid: 30m, 12h, 7d, 2w "
+        "(default: BUTLER_AUTH__INVITE_TTL_DAYS, 7 days)",
     )
 
     commands.add_parser("doctor", help="check configuration and database, and say what to fix")

@@ -65,6 +65,8 @@ class Settings(BaseSettings):
         env_file=".env",
         env_file_encoding="utf-8",
         extra="ignore",
+        # `BUTLER_AUTH__JWT_SECRET=` (as in .env.example) means "not set", not "empty".
+        env_ignore_empty=True,
     )
 
     mode: Mode = Mode.DEVELOPMENT

@@ -54,6 +54,8 @@ def diagnose(settings: Settings, database_url: str | None) -> list[str]:
     check(
         revision == head,
         "migrations",
-        f"at {revision}" if revision == head else f"at {revision}, code needs {head}: run `butler migrate`",
+        f"at {revision}"
+        if revision == head
+        else f"at {revision}, code needs {head}: run `butler migrate`",
     )
     return failed

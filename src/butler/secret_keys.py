@@ -115,7 +115,8 @@ def resolve_secrets(settings: Settings) -> Settings:
     changed = False
     updates: dict[str, dict[str, SecretStr]] = {}
     for spec in SECRETS:
-        if _current(settings, spec) is not None:
+        current = _current(settings, spec)
+        if current is not None and current.get_secret_value().strip():
             continue
         key = f"{spec.section}.{spec.field}"
         if key not in store:

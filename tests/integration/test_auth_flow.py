@@ -18,7 +18,12 @@ def _register(base_url: str, code: str, username: str, password: str = PASSWORD)
     with httpx.Client(base_url=base_url) as client:
         return client.post(
             "/api/auth/register",
-            json={"code": code, "username": username, "display_name": "Someone", "password": password},
+            json={
+                "code": code,
+                "username": username,
+                "display_name": "Someone",
+                "password": password,
+            },
         )
 
 
@@ -68,7 +73,9 @@ def test_expired_invite_is_refused_and_creates_no_user(base_url: str, dsn: str) 
     assert response.json()["error"] == "invite_expired"
 
     async def count(conn: asyncpg.Connection) -> int:
-        return int(await conn.fetchval("SELECT count(*) FROM butler.users WHERE username = $1", username))
+        return int(
+            await conn.fetchval("SELECT count(*) FROM butler.users WHERE username = $1", username)
+        )
 
     assert run(count, dsn) == 0
 
@@ -125,10 +132,14 @@ def test_wrong_password_and_unknown_user_look_the_same(
             "/api/auth/login", json={"username": unique_name(), "password": PASSWORD}
         )
     assert wrong.status_code == unknown.status_code == 401
-    assert wrong.json() == unknown.json() == {
-        "error": "invalid_credentials",
-        "message": "Wrong username or password.",
-    }
+    assert (
+        wrong.json()
+        == unknown.json()
+        == {
+            "error": "invalid_credentials",
+            "message": "Wrong username or password.",
+        }
+    )
     assert "set-cookie" not in wrong.headers
 
 

@@ -113,8 +113,19 @@ def _random_value(rng: random.Random, depth: int = 0) -> Any:
         return "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 80)))
     if kind == 5:
         return [_random_value(rng, depth + 1) for _ in range(rng.randint(0, 4))]
-    keys = ["code", "username", "display_name", "password", "soul", "voice", "timezone",
-            "role", "expires_in_days", "butler_name", "x"]
+    keys = [
+        "code",
+        "username",
+        "display_name",
+        "password",
+        "soul",
+        "voice",
+        "timezone",
+        "role",
+        "expires_in_days",
+        "butler_name",
+        "x",
+    ]
     return {rng.choice(keys): _random_value(rng, depth + 1) for _ in range(rng.randint(0, 5))}
 
 
@@ -134,8 +145,6 @@ def test_random_bodies_never_cause_a_server_error(
     ]
     for _ in range(150):
         method, path = rng.choice(targets)
-        response = admin.client.request(
-            method, path, headers=admin.auth, json=_random_value(rng)
-        )
+        response = admin.client.request(method, path, headers=admin.auth, json=_random_value(rng))
         assert response.status_code < 500, (method, path, response.text)
     assert admin.client.get("/api/users/me", headers=admin.auth).json()["role"] == "admin"

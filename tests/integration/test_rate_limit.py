@@ -59,8 +59,12 @@ def test_registration_is_limited_per_address(strict_url: str) -> None:
     statuses = [
         httpx.post(
             f"{strict_url}/api/auth/register",
-            json={"code": "NOPE", "username": unique_name(), "display_name": "x",
-                  "password": PASSWORD},
+            json={
+                "code": "NOPE",
+                "username": unique_name(),
+                "display_name": "x",
+                "password": PASSWORD,
+            },
             headers={"X-Forwarded-For": ip},
         ).status_code
         for _ in range(6)

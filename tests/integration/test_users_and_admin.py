@@ -180,7 +180,9 @@ def test_admin_deletes_a_user_and_all_their_data(
     assert missing.status_code == 404
 
 
-def test_admin_creates_invites_over_the_api(base_url: str, new_account: Callable[..., Account]) -> None:
+def test_admin_creates_invites_over_the_api(
+    base_url: str, new_account: Callable[..., Account]
+) -> None:
     admin = new_account(Role.ADMIN)
     response = admin.client.post(
         "/api/admin/invites", headers=admin.auth, json={"role": "member", "expires_in_days": 1}
@@ -190,8 +192,12 @@ def test_admin_creates_invites_over_the_api(base_url: str, new_account: Callable
     with httpx.Client(base_url=base_url) as client:
         registered = client.post(
             "/api/auth/register",
-            json={"code": code, "username": "invited" + code[:4].lower(), "display_name": "I",
-                  "password": "another long passphrase"},
+            json={
+                "code": code,
+                "username": "invited" + code[:4].lower(),
+                "display_name": "I",
+                "password": "another long passphrase",
+            },
         )
     assert registered.status_code == 201
     bad = admin.client.post("/api/admin/invites", headers=admin.auth, json={"expires_in_days": 0})

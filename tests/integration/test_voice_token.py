@@ -33,8 +33,17 @@ def test_voice_token_verifies_and_carries_exactly_the_room_grants(
     assert video.room == room
     assert video.can_publish is True
     assert video.can_subscribe is True
-    for power in ("room_create", "room_list", "room_record", "room_admin", "ingress_admin",
-                  "recorder", "hidden", "agent", "destination_room"):
+    for power in (
+        "room_create",
+        "room_list",
+        "room_record",
+        "room_admin",
+        "ingress_admin",
+        "recorder",
+        "hidden",
+        "agent",
+        "destination_room",
+    ):
         assert not getattr(video, power), power
 
     raw = json.loads(

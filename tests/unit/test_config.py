@@ -58,11 +58,17 @@ def test_secrets_never_appear_in_reprs(tmp_path: Path) -> None:
         ({"auth": {"jwt_secret": "short"}}, "BUTLER_AUTH__JWT_SECRET is too short"),
         ({"auth": {"jwt_secret": "changeme"}}, "BUTLER_AUTH__JWT_SECRET is a well-known default"),
         (
-            {"auth": {"jwt_secret": STRONG}, "livekit": {"api_key": "devkey", "api_secret": STRONG}},
+            {
+                "auth": {"jwt_secret": STRONG},
+                "livekit": {"api_key": "devkey", "api_secret": STRONG},
+            },
             "BUTLER_LIVEKIT__API_KEY (or LIVEKIT_API_KEY) is a well-known default",
         ),
         (
-            {"auth": {"jwt_secret": STRONG}, "livekit": {"api_key": "APIabcdef12", "api_secret": "secret"}},
+            {
+                "auth": {"jwt_secret": STRONG},
+                "livekit": {"api_key": "APIabcdef12", "api_secret": "secret"},
+            },
             "BUTLER_LIVEKIT__API_SECRET (or LIVEKIT_API_SECRET) is a well-known default",
         ),
     ],
@@ -102,7 +108,9 @@ def test_livekit_variables_are_read_under_their_own_names(
     assert settings.auth.access_token_ttl_seconds == 600
 
 
-def test_butler_names_win_over_livekit_names(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_butler_names_win_over_livekit_names(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("LIVEKIT_URL", "wss://from-livekit")
     monkeypatch.setenv("BUTLER_LIVEKIT__URL", "wss://from-butler")
     assert _settings(tmp_path).livekit.url == "wss://from-butler"
@@ -111,3 +119,31 @@ def test_butler_names_win_over_livekit_names(tmp_path: Path, monkeypatch: pytest
 def test_access_tokens_cannot_outlive_fifteen_minutes(tmp_path: Path) -> None:
     with pytest.raises(ValidationError):
         _settings(tmp_path, auth={"access_token_ttl_seconds": 3600})
+
+
+def test_empty_variables_count_as_unset(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BUTLER_AUTH__JWT_SECRET", "")
+    monkeypatch.setenv("BUTLER_AUTH__COOKIE_SECURE", "")
+    resolved = resolve_secrets(_settings(tmp_path))
+    assert resolved.auth.jwt_secret is not None
+    assert len(resolved.auth.jwt_secret.get_secret_value()) >= 32
+    assert resolved.cookie_secure is False
+
+
+def test_env_example_documents_every_setting() -> None:
+    example = (Path(__file__).parents[2] / ".env.example").read_text()
+    documented = {
+        line.split("=", 1)[0] for line in example.splitlines() if line and not line.startswith("#")
+    }
+
+    def names(model: type, prefix: str) -> set[str]:
+        found: set[str] = set()
+        for field, info in model.model_fields.items():  # type: ignore[attr-defined]
+            annotation = info.annotation
+            if isinstance(annotation, type) and hasattr(annotation, "model_fields"):
+                found |= names(annotation, f"{prefix}{field.upper()}__")
+            else:
+                found.add(f"{prefix}{field.upper()}")
+        return found
+
+    assert names(Settings, "BUTLER_") == documented

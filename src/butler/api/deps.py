@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, cast
 
 import asyncpg
 from fastapi import Depends, Request
@@ -53,7 +53,8 @@ ServicesDep = Annotated[Services, Depends(get_services)]
 
 async def get_connection(services: ServicesDep) -> AsyncIterator[asyncpg.Connection]:
     async with services.pool.acquire() as conn:
-        yield conn
+        # A pooled connection proxies every Connection method; the stubs type it apart.
+        yield cast(asyncpg.Connection, conn)
 
 
 Db = Annotated[asyncpg.Connection, Depends(get_connection)]

@@ -59,7 +59,7 @@ class AdminUserOut(UserOut):
 
 class SessionResponse(BaseModel):
     access_token: str
-    token_type: Literal["bearer"] = "bearer"
+    token_type: Literal["bearer"] = "bearer"  # noqa: S105 (a scheme name, not a secret)
     expires_in: int
     user: UserOut
 

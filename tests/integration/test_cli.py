@@ -1,0 +1,157 @@
+"""The `butler` command as a person runs it: serve, invite beside it, production refusal."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.support import PASSWORD, free_port
+
+pytestmark = pytest.mark.slow
+
+INVITE_PATTERN = re.compile(r"\b([0-9A-Z]{5}(?:-[0-9A-Z]{5}){4})\b")
+
+
+def _env(data_dir: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("BUTLER_", "LIVEKIT_"))}
+    env.update({"BUTLER_DATA_DIR": str(data_dir), "PYTHONUNBUFFERED": "1", **extra})
+    return env
+
+
+def _butler(
+    *args: str, env: dict[str, str], timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "butler", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+@contextmanager
+def _serving(data_dir: Path, port: int) -> Iterator[tuple[subprocess.Popen[str], str]]:
+    """Start `butler serve`; yield the process and what it printed until it was ready."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "butler", "serve", "--port", str(port)],
+        env=_env(data_dir),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    output: list[str] = []
+    try:
+        assert process.stdout is not None
+        deadline = time.monotonic() + 90
+        for line in process.stdout:
+            output.append(line)
+            if "Uvicorn running" in line:
+                break
+            if time.monotonic() > deadline:
+                raise AssertionError("butler serve did not start:\n" + "".join(output))
+        else:
+            raise AssertionError("butler serve exited:\n" + "".join(output))
+        yield process, "".join(output)
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
+def test_serve_prints_an_admin_invite_that_registers_the_first_admin(tmp_path: Path) -> None:
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    with _serving(tmp_path, port) as (process, output):
+        match = INVITE_PATTERN.search(output)
+        assert match, output
+        registered = httpx.post(
+            f"{base}/api/auth/register",
+            json={
+                "code": match.group(1),
+                "username": "alice",
+                "display_name": "Alice",
+                "password": PASSWORD,
+            },
+        )
+        assert registered.status_code == 201, registered.text
+        assert registered.json()["user"]["role"] == "admin"
+        assert httpx.get(f"{base}/readyz").status_code == 200
+
+        # A second server on the same data folder refuses instead of sharing it.
+        second = _butler("serve", "--port", str(free_port()), env=_env(tmp_path), timeout=60)
+        assert second.returncode == 2
+        assert "already running" in second.stderr
+        assert "Traceback" not in second.stderr
+
+        # `butler invite` works beside the running server, on the same database.
+        invite = _butler("invite", env=_env(tmp_path))
+        assert invite.returncode == 0, invite.stderr
+        code = invite.stdout.strip()
+        assert INVITE_PATTERN.fullmatch(code)
+        bob = httpx.post(
+            f"{base}/api/auth/register",
+            json={"code": code, "username": "bob", "display_name": "Bob", "password": PASSWORD},
+        )
+        assert bob.status_code == 201
+        assert bob.json()["user"]["role"] == "member"
+        assert httpx.get(f"{base}/readyz").status_code == 200, (
+            "invite must not stop the server's database"
+        )
+    assert process.returncode == 0
+    # Stopping the server stopped the embedded PostgreSQL.
+    assert not (tmp_path / "postgres" / "postmaster.pid").exists()
+
+    # With the server stopped, the CLI starts the database itself and stops it again.
+    offline = _butler("invite", "--admin", "--expires", "12h", env=_env(tmp_path))
+    assert offline.returncode == 0, offline.stderr
+    assert "admin invite" in offline.stderr
+    assert not (tmp_path / "postgres" / "postmaster.pid").exists()
+
+    # Accounts survive a restart; no new first-admin invite once someone has registered.
+    with _serving(tmp_path, port) as (_, output):
+        assert not INVITE_PATTERN.search(output)
+        login = httpx.post(
+            f"{base}/api/auth/login", json={"username": "alice", "password": PASSWORD}
+        )
+        assert login.status_code == 200
+
+
+def test_production_mode_refuses_default_secrets_and_names_them(tmp_path: Path) -> None:
+    env = _env(
+        tmp_path,
+        BUTLER_MODE="production",
+        BUTLER_AUTH__JWT_SECRET="changeme",
+        LIVEKIT_API_KEY="devkey",
+        LIVEKIT_API_SECRET="secret",
+    )
+    result = _butler("serve", "--port", str(free_port()), env=env)
+    assert result.returncode == 2
+    for name in ("BUTLER_AUTH__JWT_SECRET", "LIVEKIT_API_KEY", "LIVEKIT_API_SECRET"):
+        assert name in result.stderr
+    assert "changeme" not in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "postgres").exists(), "nothing may start before the check"
+
+
+def test_invalid_settings_and_arguments_say_what_to_fix(tmp_path: Path) -> None:
+    bad_port = _butler("doctor", env=_env(tmp_path, BUTLER_SERVER__PORT="eighty"))
+    assert bad_port.returncode == 2
+    assert "BUTLER_SERVER__PORT" in bad_port.stderr
+    bad_duration = _butler("invite", "--expires", "soon", env=_env(tmp_path))
+    assert bad_duration.returncode == 2
+    assert "30m, 12h, 7d or 2w" in bad_duration.stderr
