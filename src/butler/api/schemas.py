@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Literal
+from typing import Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -28,6 +28,10 @@ class LoginRequest(Strict):
 
 
 class UserOut(BaseModel):
+    """The public view of a `User`; built with `UserOut.of(user)`."""
+
+    model_config = ConfigDict(from_attributes=True)
+
     id: uuid.UUID
     username: str
     display_name: str
@@ -37,24 +41,12 @@ class UserOut(BaseModel):
     timezone: str
 
     @classmethod
-    def of(cls, user: User) -> UserOut:
-        return cls(
-            id=user.id,
-            username=user.username,
-            display_name=user.display_name,
-            role=user.role,
-            soul=user.soul,
-            voice=user.voice,
-            timezone=user.timezone,
-        )
+    def of(cls, user: User) -> Self:
+        return cls.model_validate(user)
 
 
 class AdminUserOut(UserOut):
     created_at: datetime
-
-    @classmethod
-    def of(cls, user: User) -> AdminUserOut:
-        return cls(**UserOut.of(user).model_dump(), created_at=user.created_at)
 
 
 class SessionResponse(BaseModel):

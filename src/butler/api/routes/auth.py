@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from fastapi import APIRouter, Request, Response, status
 
 from butler.api.deps import ClientIp, CurrentUser, Db, ServicesDep
@@ -122,9 +124,4 @@ async def voice_token(user: CurrentUser, services: ServicesDep) -> VoiceTokenRes
         agent_name=lk.agent_name,
         ttl_seconds=lk.token_ttl_seconds,
     )
-    return VoiceTokenResponse(
-        livekit_token=grant.livekit_token,
-        room_name=grant.room_name,
-        livekit_url=grant.livekit_url,
-        expires_in=grant.expires_in,
-    )
+    return VoiceTokenResponse(**dataclasses.asdict(grant))
