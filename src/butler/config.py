@@ -58,6 +58,30 @@ class ServerSettings(BaseModel):
     forwarded_allow_ips: str = "127.0.0.1"
 
 
+class LLMSettings(BaseModel):
+    provider: Literal["anthropic", "openai"] = "anthropic"
+    model: str = "claude-sonnet-5-5"
+    api_key: SecretStr | None = None
+    anthropic_api_key: SecretStr | None = None  # read from ANTHROPIC_API_KEY
+    base_url: str | None = None
+    max_tokens: int = Field(default=1024, ge=16, le=32_000)
+    timeout_seconds: float = Field(default=30.0, gt=0, le=600)
+    retry_attempts: int = Field(default=3, ge=1, le=6)
+
+    def key(self) -> str | None:
+        """The API key for the chosen provider; ANTHROPIC_API_KEY only ever goes to Claude."""
+        chosen = self.api_key or (self.anthropic_api_key if self.provider == "anthropic" else None)
+        return chosen.get_secret_value() if chosen else None
+
+
+class AgentSettings(BaseModel):
+    history_days: float = Field(default=7, gt=0, le=365)
+    history_max_messages: int = Field(default=40, ge=0, le=500)
+    max_tool_rounds: int = Field(default=5, ge=1, le=20)
+    tool_timeout_seconds: float = Field(default=20, gt=0, le=300)
+    keepalive_seconds: float = Field(default=15, gt=0, le=300)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="BUTLER_",
@@ -76,6 +100,8 @@ class Settings(BaseSettings):
     auth: AuthSettings = AuthSettings()
     livekit: LiveKitSettings = LiveKitSettings()
     server: ServerSettings = ServerSettings()
+    llm: LLMSettings = LLMSettings()
+    agent: AgentSettings = AgentSettings()
 
     @property
     def cookie_secure(self) -> bool:
@@ -96,22 +122,31 @@ class Settings(BaseSettings):
             init_settings,
             env_settings,
             dotenv_settings,
-            LiveKitEnvSource(settings_cls),
+            VendorEnvSource(settings_cls),
             file_secret_settings,
         )
 
 
-class LiveKitEnvSource(PydanticBaseSettingsSource):
-    """LiveKit's own variable names (LIVEKIT_URL, ...) as a fallback for BUTLER_LIVEKIT__*.
+class VendorEnvSource(PydanticBaseSettingsSource):
+    """Vendors' own variable names (LIVEKIT_URL, ANTHROPIC_API_KEY, ...) as fallbacks.
 
-    The voice worker and livekit-server read those names, so one `.env` serves all three.
+    The voice worker, livekit-server and the SDKs read those names, so one environment
+    serves them all; a BUTLER_* variable still wins.
     """
 
-    NAMES = {"url": "LIVEKIT_URL", "api_key": "LIVEKIT_API_KEY", "api_secret": "LIVEKIT_API_SECRET"}
+    NAMES = {
+        ("livekit", "url"): "LIVEKIT_URL",
+        ("livekit", "api_key"): "LIVEKIT_API_KEY",
+        ("livekit", "api_secret"): "LIVEKIT_API_SECRET",
+        ("llm", "anthropic_api_key"): "ANTHROPIC_API_KEY",
+    }
 
     def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
         return None, field_name, False
 
     def __call__(self) -> dict[str, Any]:
-        found = {key: os.environ[name] for key, name in self.NAMES.items() if os.environ.get(name)}
-        return {"livekit": found} if found else {}
+        found: dict[str, Any] = {}
+        for (section, key), name in self.NAMES.items():
+            if os.environ.get(name):
+                found.setdefault(section, {})[key] = os.environ[name]
+        return found

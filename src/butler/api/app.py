@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
@@ -10,21 +11,47 @@ import asyncpg
 from fastapi import FastAPI
 from pydantic import SecretStr
 
+from butler.agent.brain import Brain, BrainSettings
 from butler.api.body_limit import BodyLimitMiddleware
 from butler.api.deps import CookiePolicy, LiveKitConfig, Services
 from butler.api.errors import install_error_handlers
-from butler.api.routes import admin, auth, health, users
+from butler.api.routes import admin, auth, chat, health, users, voice
 from butler.auth.accounts import Accounts, AuthPolicy
 from butler.auth.tokens import TokenService
 from butler.config import Settings
 from butler.db.pool import create_pool
 from butler.errors import ConfigError
+from butler.llm.factory import build_provider
+from butler.tools.builtin import BUILTIN_TOOLS
+from butler.tools.registry import ToolRegistry
+
+log = logging.getLogger(__name__)
 
 
 def _secret(value: SecretStr | None, name: str) -> str:
     if value is None:
         raise ConfigError(f"{name} is not set; resolve secrets before create_app")
     return value.get_secret_value()
+
+
+def build_brain(settings: Settings, pool: asyncpg.Pool) -> tuple[Brain, str]:
+    provider, status = build_provider(settings.llm)
+    if provider is None:
+        log.warning("%s Chat answers 503 until then.", status)
+    else:
+        log.info("LLM: %s", status)
+    brain = Brain(
+        pool,
+        provider,
+        ToolRegistry(BUILTIN_TOOLS, timeout_seconds=settings.agent.tool_timeout_seconds),
+        BrainSettings(
+            history_window=timedelta(days=settings.agent.history_days),
+            history_max_messages=settings.agent.history_max_messages,
+            max_tool_rounds=settings.agent.max_tool_rounds,
+            max_tokens=settings.llm.max_tokens,
+        ),
+    )
+    return brain, status
 
 
 def build_services(settings: Settings, pool: asyncpg.Pool) -> Services:
@@ -42,8 +69,12 @@ def build_services(settings: Settings, pool: asyncpg.Pool) -> Services:
         rate_limit_per_username=auth_cfg.rate_limit_per_username,
     )
     lk = settings.livekit
+    brain, llm_status = build_brain(settings, pool)
     return Services(
         pool=pool,
+        brain=brain,
+        llm_status=llm_status,
+        keepalive_seconds=settings.agent.keepalive_seconds,
         tokens=tokens,
         accounts=Accounts(tokens, policy),
         livekit=LiveKitConfig(
@@ -63,15 +94,25 @@ def create_app(settings: Settings, dsn: str) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         pool = await create_pool(dsn)
-        app.state.services = build_services(settings, pool)
+        services = build_services(settings, pool)
+        app.state.services = services
         try:
             yield
         finally:
+            if services.brain.provider is not None:
+                await services.brain.provider.aclose()
             await pool.close()
 
     app = FastAPI(title="Butler API", version="0.1.0", lifespan=lifespan)
     install_error_handlers(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.server.max_body_bytes)
-    for router in (health.router, auth.router, users.router, admin.router):
+    for router in (
+        health.router,
+        auth.router,
+        users.router,
+        admin.router,
+        chat.router,
+        voice.router,
+    ):
         app.include_router(router)
     return app

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import Annotated, cast
+from typing import Annotated
 
 import asyncpg
 from fastapi import Depends, Request
 
+from butler.agent.brain import Brain
 from butler.auth.accounts import Accounts
-from butler.auth.tokens import TokenService
+from butler.auth.tokens import TokenService, VoiceSession
+from butler.db.pool import connection
 from butler.errors import Forbidden, NotAuthenticated
 from butler.users import repository as users
 from butler.users.models import User
@@ -37,6 +39,9 @@ class Services:
     """Everything a request handler may need, built once at start-up."""
 
     pool: asyncpg.Pool
+    brain: Brain
+    llm_status: str
+    keepalive_seconds: float
     tokens: TokenService
     accounts: Accounts
     livekit: LiveKitConfig
@@ -52,9 +57,8 @@ ServicesDep = Annotated[Services, Depends(get_services)]
 
 
 async def get_connection(services: ServicesDep) -> AsyncIterator[asyncpg.Connection]:
-    async with services.pool.acquire() as conn:
-        # A pooled connection proxies every Connection method; the stubs type it apart.
-        yield cast(asyncpg.Connection, conn)
+    async with connection(services.pool) as conn:
+        yield conn
 
 
 Db = Annotated[asyncpg.Connection, Depends(get_connection)]
@@ -94,3 +98,22 @@ def client_ip(request: Request) -> str:
 
 
 ClientIp = Annotated[str, Depends(client_ip)]
+
+
+@dataclass(frozen=True)
+class VoiceCaller:
+    """The voice worker acting for one user in one room, by its voice-session credential."""
+
+    user: User
+    session: VoiceSession
+
+
+async def get_voice_caller(request: Request, services: ServicesDep, conn: Db) -> VoiceCaller:
+    session = services.tokens.verify_voice(bearer_token(request))
+    user = await users.get(conn, session.user_id)
+    if user is None:
+        raise NotAuthenticated("This account no longer exists.", code="invalid_token")
+    return VoiceCaller(user, session)
+
+
+VoiceCallerDep = Annotated[VoiceCaller, Depends(get_voice_caller)]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Literal, Self
+from typing import Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -108,3 +108,58 @@ class ErrorResponse(BaseModel):
 class HealthResponse(BaseModel):
     status: str
     detail: str | None = None
+
+
+class ChatRequest(Strict):
+    message: str = Field(min_length=1, max_length=8000, pattern=r"\S")
+    session_id: str | None = Field(default=None, max_length=128)
+    temporary: bool = Field(default=False, description="Store nothing of this turn.")
+
+
+class ChatResponse(BaseModel):
+    response: str
+    message_id: int | None
+
+
+class HistoryMessage(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    channel: str
+    session_id: str | None
+    role: str
+    content: str
+    created_at: datetime
+    metadata: dict[str, Any]
+
+    @classmethod
+    def of(cls, entry: object) -> Self:
+        return cls.model_validate(entry)
+
+
+class HistoryPage(BaseModel):
+    messages: list[HistoryMessage]
+    next_before: int | None = Field(description="Pass as ?before= for the next, older page.")
+
+
+class VoiceProcessRequest(Strict):
+    transcript: str = Field(min_length=1, max_length=8000, pattern=r"\S")
+    session_id: str | None = Field(default=None, max_length=128)
+    turn_id: str | None = Field(
+        default=None,
+        max_length=128,
+        description="The worker's id for this utterance; a retried turn replaces the earlier one.",
+    )
+
+
+class VoiceProcessResponse(BaseModel):
+    response: str
+    should_end_turn: bool
+    message_id: int | None
+
+
+class VoiceInterrupted(Strict):
+    turn_id: str = Field(min_length=1, max_length=128)
+    transcript: str = Field(min_length=1, max_length=8000)
+    delivered_text: str = Field(max_length=8000)
+    session_id: str | None = Field(default=None, max_length=128)

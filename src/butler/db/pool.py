@@ -9,7 +9,10 @@ migrations.
 
 from __future__ import annotations
 
+import contextlib
 import json
+from collections.abc import AsyncIterator
+from typing import cast
 
 import asyncpg
 
@@ -32,3 +35,10 @@ async def create_pool(dsn: str, *, min_size: int = 1, max_size: int = 10) -> asy
     )
     assert pool is not None
     return pool
+
+
+@contextlib.asynccontextmanager
+async def connection(pool: asyncpg.Pool) -> AsyncIterator[asyncpg.Connection]:
+    """A pooled connection, typed as the Connection whose methods it proxies."""
+    async with pool.acquire() as conn:
+        yield cast(asyncpg.Connection, conn)

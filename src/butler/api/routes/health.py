@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-from typing import cast
 
-import asyncpg
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from butler.api.deps import ServicesDep
 from butler.api.schemas import HealthResponse
 from butler.db import migrate
+from butler.db.pool import connection
 
 router = APIRouter(tags=["health"])
 _HEAD = migrate.head_revision()
@@ -26,8 +25,8 @@ async def healthz() -> HealthResponse:
 async def readyz(services: ServicesDep) -> HealthResponse | JSONResponse:
     try:
         async with asyncio.timeout(2):
-            async with services.pool.acquire() as conn:
-                revision = await migrate.current_revision(cast(asyncpg.Connection, conn))
+            async with connection(services.pool) as conn:
+                revision = await migrate.current_revision(conn)
     except Exception as exc:  # unreachable, timed out or any driver error: "not ready"
         return _unready(f"database unreachable: {type(exc).__name__}")
     if revision != _HEAD:

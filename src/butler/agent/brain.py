@@ -1,0 +1,248 @@
+"""The turn loop: context → LLM → tools → events, and the write after the reply.
+
+Nothing is written before the reply is complete. If the caller goes away (the async
+generator is closed or cancelled), the LLM request is closed with it and nothing about
+the turn is stored, so preemptive restarts by the voice worker leave no trace.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import asyncpg
+
+from butler.agent import prompts
+from butler.agent.events import (
+    AgentEvent,
+    TextDelta,
+    ToolFinished,
+    ToolStarted,
+    TurnFailed,
+    TurnFinished,
+)
+from butler.db.pool import connection
+from butler.llm import base as llm
+from butler.memory import history
+from butler.memory.recall import FactSource, NoFacts
+from butler.tools import audit
+from butler.tools.base import Channel, ToolContext
+from butler.tools.registry import ToolOutcome, ToolRegistry
+from butler.users.models import User
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class BrainSettings:
+    history_window: timedelta = timedelta(days=7)
+    history_max_messages: int = 40
+    max_tool_rounds: int = 5
+    max_tokens: int = 1024
+
+
+@dataclass(frozen=True)
+class TurnRequest:
+    user: User
+    channel: Channel
+    text: str
+    session_id: str | None = None
+    turn_id: str | None = None
+    temporary: bool = False
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+def history_messages(entries: list[history.HistoryEntry]) -> list[llm.Message]:
+    """History as alternating user/assistant messages, starting with the user."""
+    merged: list[tuple[str, list[str]]] = []
+    for entry in entries:
+        if merged and merged[-1][0] == entry.role:
+            merged[-1][1].append(entry.content)
+        else:
+            merged.append((entry.role, [entry.content]))
+    while merged and merged[0][0] != "user":
+        merged.pop(0)
+    return [
+        llm.Message.user("\n\n".join(texts))
+        if role == "user"
+        else llm.Message.assistant("\n\n".join(texts))
+        for role, texts in merged
+        if any(t.strip() for t in texts)
+    ]
+
+
+def _with_user_turn(past: list[llm.Message], text: str) -> list[llm.Message]:
+    if past and past[-1].role == "user":
+        # The last stored turn has no reply (it should not happen, but never send two
+        # user messages in a row): keep the new message as the user's latest word.
+        past = past[:-1]
+    return [*past, llm.Message.user(text)]
+
+
+class Brain:
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        provider: llm.LLMProvider | None,
+        tools: ToolRegistry,
+        settings: BrainSettings,
+        *,
+        facts: FactSource | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.pool = pool
+        self.provider = provider
+        self.tools = tools
+        self.settings = settings
+        self.facts = facts or NoFacts()
+        self.clock = clock
+
+    @property
+    def ready(self) -> bool:
+        return self.provider is not None
+
+    async def _context(self, request: TurnRequest) -> tuple[list[llm.Message], list[str]]:
+        async with connection(self.pool) as conn:
+            entries = await history.recent(
+                conn,
+                request.user.id,
+                window=self.settings.history_window,
+                limit=self.settings.history_max_messages,
+            )
+            facts = await self.facts.relevant(conn, request.user.id, request.text)
+        return history_messages(entries), facts
+
+    async def run(self, request: TurnRequest) -> AsyncGenerator[AgentEvent]:
+        """Stream one turn. Failures end the stream with a TurnFailed event."""
+        if self.provider is None:
+            raise llm.LLMNotConfigured("No language model is configured.")
+        try:
+            async for event in self._run(self.provider, request):
+                yield event
+        except llm.LLMError as exc:
+            log.warning("turn failed for user %s: %s", request.user.id, exc.code)
+            yield TurnFailed(exc.code, exc.message, exc.retryable)
+        except (asyncpg.PostgresError, OSError) as exc:
+            log.error("turn failed on the database: %s", exc)
+            yield TurnFailed("unavailable", "I can't reach my memory right now.", True)
+
+    async def _run(
+        self, provider: llm.LLMProvider, request: TurnRequest
+    ) -> AsyncIterator[AgentEvent]:
+        past, facts = await self._context(request)
+        user = request.user
+        messages = _with_user_turn(past, request.text)
+        ctx = ToolContext(user, request.channel, request.session_id, self.clock)
+        system = prompts.system_prompt(user.soul, user, request.channel)
+        volatile = prompts.volatile_context(user, self.clock(), facts)
+        reply: list[str] = []
+        tool_names: list[str] = []
+
+        for round_number in range(1, self.settings.max_tool_rounds + 1):
+            last_round = round_number == self.settings.max_tool_rounds
+            prompt = llm.Prompt(
+                system=system,
+                system_volatile=volatile
+                + ("\nAnswer now without using any more tools." if last_round else ""),
+                messages=tuple(messages),
+                tools=self.tools.specs(),
+                max_tokens=self.settings.max_tokens,
+            )
+            text: list[str] = []
+            calls: list[llm.ToolCall] = []
+            stop: llm.StopReason = "other"
+            stream = provider.stream(prompt)
+            async with contextlib.aclosing(stream):
+                async for event in stream:
+                    if isinstance(event, llm.TextDelta):
+                        text.append(event.text)
+                        yield TextDelta(event.text)
+                    elif isinstance(event, llm.ToolCall):
+                        calls.append(event)
+                    elif isinstance(event, llm.Stop):
+                        stop = event.reason
+            reply.extend(text)
+            if stop != "tool_use" or not calls or last_round:
+                break
+            for call in calls:
+                yield ToolStarted(call.id, call.name, self.tools.label(call.name))
+            outcomes = await self._run_tools(calls, ctx, request)
+            for outcome in outcomes:
+                tool_names.append(outcome.call.name)
+                yield ToolFinished(outcome.call.id, outcome.call.name, not outcome.is_error)
+            messages.append(
+                llm.Message(
+                    "assistant",
+                    (
+                        *([llm.TextPart("".join(text))] if "".join(text).strip() else []),
+                        *(llm.ToolUsePart(c.id, c.name, c.arguments) for c in calls),
+                    ),
+                )
+            )
+            messages.append(
+                llm.Message(
+                    "user",
+                    tuple(llm.ToolResultPart(o.call.id, o.content, o.is_error) for o in outcomes),
+                )
+            )
+
+        reply_text = "".join(reply).strip()
+        message_id = None
+        if not request.temporary:
+            message_id = await self._save(request, reply_text, tool_names)
+        yield TurnFinished(message_id, reply_text, ctx.end_requested)
+
+    async def _run_tools(
+        self, calls: list[llm.ToolCall], ctx: ToolContext, request: TurnRequest
+    ) -> list[ToolOutcome]:
+        # Independent calls from one reply run concurrently; results keep the call order.
+        outcomes = list(await asyncio.gather(*(self.tools.run(c, ctx) for c in calls)))
+        try:
+            async with connection(self.pool) as conn:
+                await audit.record(
+                    conn,
+                    user_id=request.user.id,
+                    channel=request.channel,
+                    session_id=request.session_id,
+                    outcomes=outcomes,
+                )
+        except (asyncpg.PostgresError, OSError) as exc:
+            # The audit must not cost the person their answer.
+            log.error("could not record tool usage: %s", exc)
+        return outcomes
+
+    async def _save(self, request: TurnRequest, reply_text: str, tools: list[str]) -> int:
+        metadata: dict[str, Any] = dict(request.metadata)
+        if tools:
+            metadata["tools"] = tools
+        async with connection(self.pool) as conn:
+            return await history.save_turn(
+                conn,
+                history.CompletedTurn(
+                    user_id=request.user.id,
+                    channel=request.channel,
+                    session_id=request.session_id,
+                    user_text=request.text,
+                    reply_text=reply_text,
+                    turn_id=request.turn_id,
+                    reply_metadata=metadata,
+                ),
+            )
+
+
+async def collect(events: AsyncGenerator[AgentEvent]) -> TurnFinished:
+    """Consume a turn for the JSON routes: its final event, or the failure as an error."""
+    async with contextlib.aclosing(events):
+        async for event in events:
+            if isinstance(event, TurnFinished):
+                return event
+            if isinstance(event, TurnFailed):
+                raise llm.LLMError(event.message, retryable=event.retryable, code=event.code)
+    raise llm.LLMError(
+        "My language model's answer was cut off.", retryable=True, code="llm_broken_stream"
+    )

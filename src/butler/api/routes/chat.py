@@ -1,0 +1,87 @@
+"""Text chat: JSON or a stream of server-sent events, and the shared history."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Query, Response, status
+from fastapi.responses import StreamingResponse
+
+from butler.agent.brain import TurnRequest, collect
+from butler.api.deps import CurrentUser, Db, ServicesDep
+from butler.api.schemas import (
+    ChatRequest,
+    ChatResponse,
+    ErrorResponse,
+    HistoryMessage,
+    HistoryPage,
+)
+from butler.api.sse import event_stream
+from butler.api.turns import ensure_ready
+from butler.memory import history
+
+router = APIRouter(prefix="/api/chat", tags=["chat"])
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    c: {"model": ErrorResponse} for c in (401, 413, 422, 502, 503)
+}
+_SSE: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"text/event-stream": {}, "application/json": {}}}
+}
+
+
+def _turn(body: ChatRequest, user: CurrentUser) -> TurnRequest:
+    return TurnRequest(
+        user=user,
+        channel="text",
+        text=body.message,
+        session_id=body.session_id,
+        temporary=body.temporary,
+    )
+
+
+@router.post(
+    "",
+    response_model=ChatResponse,
+    responses={**_ERRORS, **_SSE},
+    summary="Send a message; JSON reply, or SSE with Accept: text/event-stream",
+)
+async def chat(
+    body: ChatRequest,
+    user: CurrentUser,
+    services: ServicesDep,
+    accept: Annotated[str, Header()] = "application/json",
+) -> ChatResponse | StreamingResponse:
+    brain = ensure_ready(services)
+    events = brain.run(_turn(body, user))
+    if "text/event-stream" in accept:
+        return event_stream(events, keepalive=services.keepalive_seconds)
+    finished = await collect(events)
+    return ChatResponse(response=finished.text, message_id=finished.message_id)
+
+
+@router.post("/stream", responses={**_ERRORS, 200: {"content": {"text/event-stream": {}}}})
+async def chat_stream(
+    body: ChatRequest, user: CurrentUser, services: ServicesDep
+) -> StreamingResponse:
+    brain = ensure_ready(services)
+    return event_stream(brain.run(_turn(body, user)), keepalive=services.keepalive_seconds)
+
+
+@router.get("/history", response_model=HistoryPage, responses=_ERRORS)
+async def get_history(
+    user: CurrentUser,
+    conn: Db,
+    before: Annotated[int | None, Query(ge=1, le=2**62)] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> HistoryPage:
+    entries = await history.page(conn, user.id, before=before, limit=limit)
+    return HistoryPage(
+        messages=[HistoryMessage.of(e) for e in entries],
+        next_before=entries[-1].id if len(entries) == limit else None,
+    )
+
+
+@router.delete("/history", status_code=status.HTTP_204_NO_CONTENT, responses=_ERRORS)
+async def delete_history(user: CurrentUser, conn: Db) -> Response:
+    await history.clear(conn, user.id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -1,0 +1,82 @@
+"""The voice worker's side of the API: turns for one user, by voice-session credential.
+
+The user always comes from the credential (minted with the room token), never from the
+request body.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Response, status
+from fastapi.responses import StreamingResponse
+
+from butler.agent.brain import TurnRequest, collect
+from butler.api.deps import Db, ServicesDep, VoiceCallerDep
+from butler.api.schemas import (
+    ErrorResponse,
+    VoiceInterrupted,
+    VoiceProcessRequest,
+    VoiceProcessResponse,
+)
+from butler.api.sse import event_stream
+from butler.api.turns import ensure_ready
+from butler.memory import history
+
+router = APIRouter(prefix="/api/voice", tags=["voice"])
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    c: {"model": ErrorResponse} for c in (401, 413, 422, 502, 503)
+}
+
+
+def _turn(body: VoiceProcessRequest, caller: VoiceCallerDep) -> TurnRequest:
+    return TurnRequest(
+        user=caller.user,
+        channel="voice",
+        text=body.transcript,
+        session_id=body.session_id or caller.session.room,
+        turn_id=body.turn_id,
+        metadata={"room": caller.session.room},
+    )
+
+
+@router.post("/process", response_model=VoiceProcessResponse, responses=_ERRORS)
+async def process(
+    body: VoiceProcessRequest, caller: VoiceCallerDep, services: ServicesDep
+) -> VoiceProcessResponse:
+    finished = await collect(ensure_ready(services).run(_turn(body, caller)))
+    return VoiceProcessResponse(
+        response=finished.text,
+        should_end_turn=finished.should_end_turn,
+        message_id=finished.message_id,
+    )
+
+
+@router.post("/stream", responses={**_ERRORS, 200: {"content": {"text/event-stream": {}}}})
+async def stream(
+    body: VoiceProcessRequest, caller: VoiceCallerDep, services: ServicesDep
+) -> StreamingResponse:
+    brain = ensure_ready(services)
+    return event_stream(brain.run(_turn(body, caller)), keepalive=services.keepalive_seconds)
+
+
+@router.post("/interrupted", status_code=status.HTTP_204_NO_CONTENT, responses=_ERRORS)
+async def interrupted(body: VoiceInterrupted, caller: VoiceCallerDep, conn: Db) -> Response:
+    """The user talked over the reply: keep only the part that was actually spoken."""
+    updated = await history.mark_interrupted(
+        conn, caller.user.id, body.turn_id, body.delivered_text
+    )
+    if not updated:
+        await history.save_turn(
+            conn,
+            history.CompletedTurn(
+                user_id=caller.user.id,
+                channel="voice",
+                session_id=body.session_id or caller.session.room,
+                user_text=body.transcript,
+                reply_text=body.delivered_text,
+                turn_id=body.turn_id,
+                reply_metadata={"interrupted": True, "room": caller.session.room},
+            ),
+        )
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

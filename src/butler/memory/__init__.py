@@ -1,0 +1,1 @@
+"""Memory: conversation history now; long-term facts and recall come with the memory issue."""

@@ -1,0 +1,135 @@
+"""butler.conversation_history: one shared history per person across every channel.
+
+Only completed turns are written, the user's message and the reply together, after the
+reply has streamed. A `turn_id` (the voice worker's id for one user utterance) makes the
+write idempotent: a turn that is generated again replaces the earlier copy.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import asyncpg
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    id: int
+    channel: str
+    session_id: str | None
+    role: str
+    content: str
+    created_at: datetime
+    metadata: dict[str, Any]
+
+
+_COLUMNS = "id, channel, session_id, role, content, created_at, metadata"
+
+
+def _entry(record: Any) -> HistoryEntry:
+    return HistoryEntry(**dict(record))
+
+
+async def recent(
+    conn: asyncpg.Connection, user_id: uuid.UUID, *, window: timedelta, limit: int
+) -> list[HistoryEntry]:
+    """The newest `limit` user/assistant messages inside the window, oldest first."""
+    records = await conn.fetch(
+        f"""SELECT {_COLUMNS} FROM butler.conversation_history
+            WHERE user_id = $1 AND created_at > now() - $2::interval
+              AND role IN ('user', 'assistant')
+            ORDER BY created_at DESC, id DESC LIMIT $3""",
+        user_id,
+        window,
+        limit,
+    )
+    return [_entry(r) for r in reversed(records)]
+
+
+@dataclass(frozen=True)
+class CompletedTurn:
+    user_id: uuid.UUID
+    channel: str
+    session_id: str | None
+    user_text: str
+    reply_text: str
+    turn_id: str | None = None
+    reply_metadata: dict[str, Any] | None = None
+
+
+async def save_turn(conn: asyncpg.Connection, turn: CompletedTurn) -> int:
+    """Write the user's message and the reply in one transaction; return the reply's id."""
+    user_meta: dict[str, Any] = {"turn_id": turn.turn_id} if turn.turn_id else {}
+    reply_meta = {**user_meta, **(turn.reply_metadata or {})}
+    async with conn.transaction():
+        if turn.turn_id:
+            # Serialise writers of the same turn, then drop any earlier copy of it.
+            await conn.execute(
+                "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))",
+                f"{turn.user_id}:{turn.turn_id}",
+            )
+            await conn.execute(
+                """DELETE FROM butler.conversation_history
+                   WHERE user_id = $1 AND metadata->>'turn_id' = $2""",
+                turn.user_id,
+                turn.turn_id,
+            )
+        reply_id = 0
+        for role, content, metadata in (
+            ("user", turn.user_text, user_meta),
+            ("assistant", turn.reply_text, reply_meta),
+        ):
+            reply_id = await conn.fetchval(
+                """INSERT INTO butler.conversation_history
+                       (user_id, channel, session_id, role, content, metadata)
+                   VALUES ($1, $2, $3, $4, $5, $6) RETURNING id""",
+                turn.user_id,
+                turn.channel,
+                turn.session_id,
+                role,
+                content,
+                metadata,
+            )
+    return reply_id
+
+
+async def page(
+    conn: asyncpg.Connection, user_id: uuid.UUID, *, before: int | None, limit: int
+) -> list[HistoryEntry]:
+    """Newest first, `limit` entries with id < before (cursor paging)."""
+    records = await conn.fetch(
+        f"""SELECT {_COLUMNS} FROM butler.conversation_history
+            WHERE user_id = $1 AND ($2::bigint IS NULL OR id < $2)
+            ORDER BY id DESC LIMIT $3""",
+        user_id,
+        before,
+        limit,
+    )
+    return [_entry(r) for r in records]
+
+
+async def clear(conn: asyncpg.Connection, user_id: uuid.UUID) -> int:
+    result = await conn.execute(
+        "DELETE FROM butler.conversation_history WHERE user_id = $1", user_id
+    )
+    return int(result.split()[-1])
+
+
+async def mark_interrupted(
+    conn: asyncpg.Connection, user_id: uuid.UUID, turn_id: str, delivered_text: str
+) -> bool:
+    """Keep only what was actually spoken of a stored reply; False if no such turn."""
+    result = await conn.execute(
+        """UPDATE butler.conversation_history
+           SET content = $3,
+               metadata = metadata || jsonb_build_object('interrupted', true,
+                                                         'generated_text', content)
+           WHERE user_id = $1 AND role = 'assistant' AND metadata->>'turn_id' = $2""",
+        user_id,
+        turn_id,
+        delivered_text,
+    )
+    return result != "UPDATE 0"
