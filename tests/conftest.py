@@ -10,6 +10,8 @@ import pytest
 from butler.db import migrate
 from butler.db.embedded import EmbeddedPostgres
 from butler.users.models import Role
+from tests.fakes.tools import TEST_TOOLS
+from tests.fakes.wire import AnthropicWire
 from tests.support import Account, live_server, make_settings, register
 
 
@@ -42,3 +44,38 @@ def new_account(base_url: str, dsn: str) -> Callable[..., Account]:
         return register(base_url, dsn, role)
 
     return make
+
+
+@pytest.fixture(scope="session")
+def anthropic_wire() -> Iterator[AnthropicWire]:
+    with AnthropicWire().running() as wire:
+        yield wire  # type: ignore[misc]
+
+
+@pytest.fixture
+def wire(anthropic_wire: AnthropicWire) -> AnthropicWire:
+    anthropic_wire.reset()
+    return anthropic_wire
+
+
+@pytest.fixture(scope="session")
+def chat_url(
+    dsn: str, anthropic_wire: AnthropicWire, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """A Butler API whose LLM is Claude's wire format served on 127.0.0.1."""
+    settings = make_settings(
+        tmp_path_factory.mktemp("chat"),
+        llm={
+            "provider": "anthropic",
+            "api_key": "sk-ant-test",
+            "base_url": anthropic_wire.base_url,
+            "timeout_seconds": 1.0,
+        },
+    )
+    with live_server(settings, dsn, extra_tools=TEST_TOOLS) as url:
+        yield url
+
+
+@pytest.fixture
+def chat_account(chat_url: str, dsn: str) -> Account:
+    return register(chat_url, dsn)

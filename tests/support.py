@@ -8,7 +8,7 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
@@ -21,7 +21,9 @@ import uvicorn
 
 from butler.api.server import uvicorn_config
 from butler.auth import invites
-from butler.config import AuthSettings, LiveKitSettings, Settings
+from butler.config import AgentSettings, AuthSettings, LiveKitSettings, LLMSettings, Settings
+from butler.db.pool import init_connection
+from butler.tools.base import Tool
 from butler.users.models import Role
 
 T = TypeVar("T")
@@ -32,7 +34,7 @@ LIVEKIT_SECRET = "test-livekit-secret-" + "y" * 40
 PASSWORD = "correct horse battery staple"
 
 
-def make_settings(data_dir: Path, **auth: Any) -> Settings:
+def make_settings(data_dir: Path, *, llm: dict[str, Any] | None = None, **auth: Any) -> Settings:
     auth_values: dict[str, Any] = {
         "jwt_secret": JWT_SECRET,
         "rate_limit_per_ip": 100_000,
@@ -46,6 +48,8 @@ def make_settings(data_dir: Path, **auth: Any) -> Settings:
         livekit=LiveKitSettings(
             url="ws://127.0.0.1:7880", api_key=LIVEKIT_KEY, api_secret=LIVEKIT_SECRET
         ),
+        llm=LLMSettings(**(llm or {})),
+        agent=AgentSettings(keepalive_seconds=0.5),
     )
 
 
@@ -54,6 +58,7 @@ def run(make: Callable[[asyncpg.Connection], Awaitable[T]], dsn: str) -> T:
 
     async def main() -> T:
         conn = await asyncpg.connect(dsn)
+        await init_connection(conn)
         try:
             return await make(conn)
         finally:
@@ -70,10 +75,12 @@ def free_port() -> int:
 
 
 @contextmanager
-def live_server(settings: Settings, dsn: str) -> Iterator[str]:
+def live_server(settings: Settings, dsn: str, extra_tools: Sequence[Tool] = ()) -> Iterator[str]:
     """Serve the real app with uvicorn on 127.0.0.1 in a thread; yield its base URL."""
     port = free_port()
-    server = uvicorn.Server(uvicorn_config(settings, dsn, host="127.0.0.1", port=port))
+    server = uvicorn.Server(
+        uvicorn_config(settings, dsn, host="127.0.0.1", port=port, extra_tools=extra_tools)
+    )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20

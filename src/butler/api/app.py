@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import timedelta
 
@@ -22,6 +22,7 @@ from butler.config import Settings
 from butler.db.pool import create_pool
 from butler.errors import ConfigError
 from butler.llm.factory import build_provider
+from butler.tools.base import Tool
 from butler.tools.builtin import BUILTIN_TOOLS
 from butler.tools.registry import ToolRegistry
 
@@ -34,7 +35,9 @@ def _secret(value: SecretStr | None, name: str) -> str:
     return value.get_secret_value()
 
 
-def build_brain(settings: Settings, pool: asyncpg.Pool) -> tuple[Brain, str]:
+def build_brain(
+    settings: Settings, pool: asyncpg.Pool, extra_tools: Sequence[Tool] = ()
+) -> tuple[Brain, str]:
     provider, status = build_provider(settings.llm)
     if provider is None:
         log.warning("%s Chat answers 503 until then.", status)
@@ -43,7 +46,9 @@ def build_brain(settings: Settings, pool: asyncpg.Pool) -> tuple[Brain, str]:
     brain = Brain(
         pool,
         provider,
-        ToolRegistry(BUILTIN_TOOLS, timeout_seconds=settings.agent.tool_timeout_seconds),
+        ToolRegistry(
+            (*BUILTIN_TOOLS, *extra_tools), timeout_seconds=settings.agent.tool_timeout_seconds
+        ),
         BrainSettings(
             history_window=timedelta(days=settings.agent.history_days),
             history_max_messages=settings.agent.history_max_messages,
@@ -54,7 +59,9 @@ def build_brain(settings: Settings, pool: asyncpg.Pool) -> tuple[Brain, str]:
     return brain, status
 
 
-def build_services(settings: Settings, pool: asyncpg.Pool) -> Services:
+def build_services(
+    settings: Settings, pool: asyncpg.Pool, extra_tools: Sequence[Tool] = ()
+) -> Services:
     auth_cfg = settings.auth
     tokens = TokenService(
         _secret(auth_cfg.jwt_secret, "auth.jwt_secret"),
@@ -69,7 +76,7 @@ def build_services(settings: Settings, pool: asyncpg.Pool) -> Services:
         rate_limit_per_username=auth_cfg.rate_limit_per_username,
     )
     lk = settings.livekit
-    brain, llm_status = build_brain(settings, pool)
+    brain, llm_status = build_brain(settings, pool, extra_tools)
     return Services(
         pool=pool,
         brain=brain,
@@ -88,13 +95,16 @@ def build_services(settings: Settings, pool: asyncpg.Pool) -> Services:
     )
 
 
-def create_app(settings: Settings, dsn: str) -> FastAPI:
-    """The API for an already-migrated database at `dsn`, with secrets resolved."""
+def create_app(settings: Settings, dsn: str, *, extra_tools: Sequence[Tool] = ()) -> FastAPI:
+    """The API for an already-migrated database at `dsn`, with secrets resolved.
+
+    `extra_tools` join the built-in ones (the tools issue adds the household's tools).
+    """
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         pool = await create_pool(dsn)
-        services = build_services(settings, pool)
+        services = build_services(settings, pool, extra_tools)
         app.state.services = services
         try:
             yield

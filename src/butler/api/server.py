@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+from collections.abc import Sequence
 from datetime import timedelta
 
 import asyncpg
@@ -17,6 +18,7 @@ from butler.config import Settings
 from butler.db import migrate
 from butler.db.embedded import exclusive_serve_lock
 from butler.db.runtime import open_database
+from butler.tools.base import Tool
 from butler.users import repository as users
 from butler.users.models import Role
 
@@ -49,9 +51,11 @@ def announce_invite(invite: invites.Invite, base_url: str) -> None:
     )
 
 
-def uvicorn_config(settings: Settings, dsn: str, *, host: str, port: int) -> uvicorn.Config:
+def uvicorn_config(
+    settings: Settings, dsn: str, *, host: str, port: int, extra_tools: Sequence[Tool] = ()
+) -> uvicorn.Config:
     return uvicorn.Config(
-        create_app(settings, dsn),
+        create_app(settings, dsn, extra_tools=extra_tools),
         host=host,
         port=port,
         # X-Forwarded-For is honoured only from these addresses (the reverse proxy).

@@ -17,7 +17,7 @@ from typing import cast
 import asyncpg
 
 
-async def _init_connection(conn: asyncpg.Connection) -> None:
+async def init_connection(conn: asyncpg.Connection) -> None:
     for pg_type in ("json", "jsonb"):
         await conn.set_type_codec(
             pg_type, encoder=json.dumps, decoder=json.loads, schema="pg_catalog"
@@ -29,7 +29,7 @@ async def create_pool(dsn: str, *, min_size: int = 1, max_size: int = 10) -> asy
         dsn,
         min_size=min_size,
         max_size=max_size,
-        init=_init_connection,
+        init=init_connection,
         command_timeout=30,
         server_settings={"application_name": "butler", "search_path": "butler,public"},
     )

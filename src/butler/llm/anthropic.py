@@ -129,8 +129,8 @@ class AnthropicProvider(LLMProvider):
                         yield translated
         except anthropic.APIError as exc:
             raise _translate_error(exc) from exc
-        except httpx2.HTTPError as exc:  # the connection broke while reading the stream
-            raise error_for(None) from exc
+        except httpx2.HTTPError as exc:  # raised while reading the stream itself
+            raise error_for(None, timeout=isinstance(exc, httpx2.TimeoutException)) from exc
 
     async def aclose(self) -> None:
         await self._client.close()

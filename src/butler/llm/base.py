@@ -192,8 +192,9 @@ class LLMProvider(ABC):
 def error_for(status: int | None, *, kind: str = "", timeout: bool = False) -> LLMError:
     """Our error for a vendor failure: HTTP status (None: no response) and error type."""
     if timeout:
+        # Not retried: another attempt would double a wait the listener already sat through.
         return LLMError(
-            "My language model took too long to answer.", retryable=True, code="llm_timeout"
+            "My language model took too long to answer.", retryable=False, code="llm_timeout"
         )
     if status is None:
         return LLMError(
