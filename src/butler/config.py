@@ -96,6 +96,7 @@ class Settings(BaseSettings):
     mode: Mode = Mode.DEVELOPMENT
     data_dir: Path = Field(default_factory=default_data_dir)
     database_url: SecretStr | None = None
+    database_pool_size: int = Field(default=10, ge=2, le=200)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     auth: AuthSettings = AuthSettings()
     livekit: LiveKitSettings = LiveKitSettings()

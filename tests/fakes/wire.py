@@ -293,3 +293,20 @@ class OpenAIWire(WireServer):
         }
         yield f"data: {json.dumps(final)}\n\n".encode()
         yield b"data: [DONE]\n\n"
+
+
+def main() -> None:
+    """Serve a wire stub in its own process: `python -m tests.fakes.wire anthropic PORT DELAY`.
+
+    Every request gets the same short reply after DELAY seconds (for benchmarks).
+    """
+    import sys
+
+    kind, port, delay = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
+    server = AnthropicWire() if kind == "anthropic" else OpenAIWire()
+    server.default = Reply.say("Certainly. The kitchen lights are off now.", first_delay=delay)
+    uvicorn.run(server.app, host="127.0.0.1", port=port, log_level="warning")
+
+
+if __name__ == "__main__":
+    main()

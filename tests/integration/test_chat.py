@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from datetime import timedelta
+from pathlib import Path
 
 import asyncpg
 import httpx
@@ -19,7 +21,7 @@ from tests.integration.chat_helpers import (
     text_of,
     wait_for,
 )
-from tests.support import Account, run
+from tests.support import Account, live_server, make_settings, register, run
 
 SSE = {"Accept": "text/event-stream"}
 
@@ -385,3 +387,32 @@ def test_without_a_language_model_chat_says_what_to_set(base_url: str, new_accou
     streamed = account.client.post("/api/chat/stream", json={"message": "Hi"}, headers=account.auth)
     assert streamed.status_code == 503
     assert httpx.get(f"{base_url}/readyz").status_code == 200
+
+
+def test_more_concurrent_streams_than_database_connections(
+    dsn: str, anthropic_wire: AnthropicWire, tmp_path: Path
+) -> None:
+    """A stream holds no pooled connection while it waits on the model."""
+    settings = make_settings(
+        tmp_path,
+        llm={"api_key": "k", "base_url": anthropic_wire.base_url, "timeout_seconds": 5},
+    ).model_copy(update={"database_pool_size": 2})
+    anthropic_wire.reset()
+    anthropic_wire.default = Reply.say("All at once.", first_delay=0.3)
+    try:
+        with live_server(settings, dsn) as url:
+            account = register(url, dsn)
+
+            async def one(client: httpx.AsyncClient) -> str:
+                async with client.stream(
+                    "POST", "/api/chat/stream", json={"message": "Go"}, headers=account.auth
+                ) as response:
+                    return text_of(parse_sse("".join([c async for c in response.aiter_text()])))
+
+            async def crowd() -> list[str]:
+                async with httpx.AsyncClient(base_url=url, timeout=20) as client:
+                    return await asyncio.gather(*(one(client) for _ in range(8)))
+
+            assert asyncio.run(crowd()) == ["All at once."] * 8
+    finally:
+        anthropic_wire.default = Reply.say("Certainly.")

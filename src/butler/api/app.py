@@ -103,7 +103,7 @@ def create_app(settings: Settings, dsn: str, *, extra_tools: Sequence[Tool] = ()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        pool = await create_pool(dsn)
+        pool = await create_pool(dsn, max_size=settings.database_pool_size)
         services = build_services(settings, pool, extra_tools)
         app.state.services = services
         try:

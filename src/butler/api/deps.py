@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Annotated
@@ -72,12 +73,18 @@ def bearer_token(request: Request) -> str:
     return token.strip()
 
 
-async def get_current_user(request: Request, services: ServicesDep, conn: Db) -> User:
-    user_id = services.tokens.verify_access(bearer_token(request))
-    user = await users.get(conn, user_id)
+async def _load_user(services: Services, user_id: uuid.UUID) -> User:
+    # A connection of its own, returned at once: a streaming route must not hold a
+    # pooled connection for the whole stream while the turn needs others.
+    async with connection(services.pool) as conn:
+        user = await users.get(conn, user_id)
     if user is None:
         raise NotAuthenticated("This account no longer exists.", code="invalid_token")
     return user
+
+
+async def get_current_user(request: Request, services: ServicesDep) -> User:
+    return await _load_user(services, services.tokens.verify_access(bearer_token(request)))
 
 
 CurrentUser = Annotated[User, Depends(get_current_user)]
@@ -108,12 +115,9 @@ class VoiceCaller:
     session: VoiceSession
 
 
-async def get_voice_caller(request: Request, services: ServicesDep, conn: Db) -> VoiceCaller:
+async def get_voice_caller(request: Request, services: ServicesDep) -> VoiceCaller:
     session = services.tokens.verify_voice(bearer_token(request))
-    user = await users.get(conn, session.user_id)
-    if user is None:
-        raise NotAuthenticated("This account no longer exists.", code="invalid_token")
-    return VoiceCaller(user, session)
+    return VoiceCaller(await _load_user(services, session.user_id), session)
 
 
 VoiceCallerDep = Annotated[VoiceCaller, Depends(get_voice_caller)]

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
+import time
 from collections.abc import AsyncGenerator, AsyncIterator
 from typing import Any
 
@@ -41,30 +41,39 @@ def encode(event: AgentEvent) -> bytes:
 
 
 async def _frames(events: AsyncGenerator[AgentEvent], keepalive: float) -> AsyncIterator[bytes]:
-    # The next event is awaited in its own task so a quiet period can be filled with
-    # keep-alives without cancelling (and so breaking) the turn in progress.
-    pending: asyncio.Task[AgentEvent] | None = None
-    try:
+    # The turn runs in its own task and hands frames over a queue; a ticker adds a
+    # keep-alive when nothing was sent for `keepalive` seconds. The consumer only ever
+    # awaits the queue, so events cost a put and a get, and a quiet period never
+    # cancels (and so breaks) the turn in progress.
+    queue: asyncio.Queue[bytes | None] = asyncio.Queue()
+    last_sent = time.monotonic()
+
+    async def pump() -> None:
+        try:
+            async for event in events:
+                queue.put_nowait(encode(event))
+        finally:
+            queue.put_nowait(None)
+
+    async def tick() -> None:
         while True:
-            if pending is None:
-                pending = asyncio.ensure_future(anext(events))
-            done, _ = await asyncio.wait({pending}, timeout=keepalive)
-            if not done:
-                yield KEEPALIVE
-                continue
-            try:
-                event = pending.result()
-            except StopAsyncIteration:
-                return
-            finally:
-                pending = None
-            yield encode(event)
+            await asyncio.sleep(max(0.0, last_sent + keepalive - time.monotonic()))
+            if time.monotonic() - last_sent >= keepalive:
+                queue.put_nowait(KEEPALIVE)
+                await asyncio.sleep(keepalive)
+
+    producer = asyncio.create_task(pump())
+    ticker = asyncio.create_task(tick())
+    try:
+        while (frame := await queue.get()) is not None:
+            last_sent = time.monotonic()
+            yield frame
+        await producer  # re-raise what ended the turn, if anything did
     finally:
-        # The client left (or the turn ended): stop the turn, which closes the LLM request.
-        if pending is not None:
-            pending.cancel()
-            with contextlib.suppress(BaseException):
-                await pending
+        # The client left, or the turn ended: stop the turn, which closes the LLM request.
+        for task in (ticker, producer):
+            task.cancel()
+        await asyncio.gather(ticker, producer, return_exceptions=True)
         await events.aclose()
 
 

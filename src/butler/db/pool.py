@@ -24,12 +24,22 @@ async def init_connection(conn: asyncpg.Connection) -> None:
         )
 
 
+async def _keep_session(conn: asyncpg.Connection) -> None:
+    """Skip asyncpg's reset query on every release (one round trip each).
+
+    Butler keeps no session state on a connection: advisory locks are transaction-scoped,
+    nothing LISTENs, no temporary tables or SET, and transactions are always context
+    managers that end before the connection goes back.
+    """
+
+
 async def create_pool(dsn: str, *, min_size: int = 1, max_size: int = 10) -> asyncpg.Pool:
     pool = await asyncpg.create_pool(
         dsn,
         min_size=min_size,
         max_size=max_size,
         init=init_connection,
+        reset=_keep_session,
         command_timeout=30,
         server_settings={"application_name": "butler", "search_path": "butler,public"},
     )

@@ -64,36 +64,37 @@ async def save_turn(conn: asyncpg.Connection, turn: CompletedTurn) -> int:
     """Write the user's message and the reply in one transaction; return the reply's id."""
     user_meta: dict[str, Any] = {"turn_id": turn.turn_id} if turn.turn_id else {}
     reply_meta = {**user_meta, **(turn.reply_metadata or {})}
+    insert = (
+        # One statement, so both rows land or neither; ids follow the VALUES order.
+        """INSERT INTO butler.conversation_history
+               (user_id, channel, session_id, role, content, metadata)
+           VALUES ($1, $2, $3, 'user', $4, $5), ($1, $2, $3, 'assistant', $6, $7)
+           RETURNING id""",
+        turn.user_id,
+        turn.channel,
+        turn.session_id,
+        turn.user_text,
+        user_meta,
+        turn.reply_text,
+        reply_meta,
+    )
+    if not turn.turn_id:
+        rows = await conn.fetch(*insert)
+        return max(int(r["id"]) for r in rows)
     async with conn.transaction():
-        if turn.turn_id:
-            # Serialise writers of the same turn, then drop any earlier copy of it.
-            await conn.execute(
-                "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))",
-                f"{turn.user_id}:{turn.turn_id}",
-            )
-            await conn.execute(
-                """DELETE FROM butler.conversation_history
-                   WHERE user_id = $1 AND metadata->>'turn_id' = $2""",
-                turn.user_id,
-                turn.turn_id,
-            )
-        reply_id = 0
-        for role, content, metadata in (
-            ("user", turn.user_text, user_meta),
-            ("assistant", turn.reply_text, reply_meta),
-        ):
-            reply_id = await conn.fetchval(
-                """INSERT INTO butler.conversation_history
-                       (user_id, channel, session_id, role, content, metadata)
-                   VALUES ($1, $2, $3, $4, $5, $6) RETURNING id""",
-                turn.user_id,
-                turn.channel,
-                turn.session_id,
-                role,
-                content,
-                metadata,
-            )
-    return reply_id
+        # Serialise writers of the same turn, then drop any earlier copy of it.
+        await conn.execute(
+            "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))",
+            f"{turn.user_id}:{turn.turn_id}",
+        )
+        await conn.execute(
+            """DELETE FROM butler.conversation_history
+               WHERE user_id = $1 AND metadata->>'turn_id' = $2""",
+            turn.user_id,
+            turn.turn_id,
+        )
+        rows = await conn.fetch(*insert)
+    return max(int(r["id"]) for r in rows)
 
 
 async def page(

@@ -51,9 +51,11 @@ class ToolRegistry:
     def __init__(self, tools: Iterable[Tool], *, timeout_seconds: float = 20.0) -> None:
         self._tools = {t.name: t for t in tools}
         self.timeout_seconds = timeout_seconds
+        # Built once: generating JSON schemas costs more than the rest of a turn's set-up.
+        self._specs = tuple(t.spec for t in self._tools.values())
 
     def specs(self) -> tuple[ToolSpec, ...]:
-        return tuple(t.spec for t in self._tools.values())
+        return self._specs
 
     def label(self, name: str) -> str:
         found = self._tools.get(name)
