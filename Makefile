@@ -5,8 +5,9 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 ARGS   ?=
+SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup run test lint typecheck unit clean
+.PHONY: setup run test lint typecheck unit clean system-deps
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,8 +22,14 @@ run: setup
 	$(BIN)/butler serve $(ARGS)
 
 ## Everything CI runs: lint, format check, type check, the whole test suite.
-test: setup lint typecheck
+test: setup system-deps lint typecheck
 	$(BIN)/pytest
+
+## Debian packages the tests need: espeak-ng generates the speech the voice tests hear.
+system-deps:
+	@command -v espeak-ng >/dev/null || { \
+	  echo "installing espeak-ng (Debian package) for the voice tests"; \
+	  $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq espeak-ng; }
 
 lint: setup
 	$(BIN)/ruff check src tests bench

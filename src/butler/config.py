@@ -82,6 +82,31 @@ class AgentSettings(BaseModel):
     keepalive_seconds: float = Field(default=15, gt=0, le=300)
 
 
+class STTSettings(BaseModel):
+    provider: Literal["groq", "local", "openai"] = "groq"
+    model: str = "whisper-large-v3-turbo"  # groq/openai model; local uses tiny.en
+    base_url: str | None = None  # an OpenAI-compatible transcription server
+    api_key: SecretStr | None = None  # read from GROQ_API_KEY for groq
+    language: str = "en"
+    fallback_to_local: bool = True
+
+
+class TTSSettings(BaseModel):
+    provider: Literal["kokoro", "piper"] = "kokoro"
+    base_url: str = "http://localhost:8880/v1"
+    model: str = "kokoro"
+    fallback_to_local: bool = True
+
+
+class VoiceSettings(BaseModel):
+    vad_min_silence_seconds: float = Field(default=0.3, ge=0.05, le=3)
+    endpointing_min_delay_seconds: float = Field(default=0.2, ge=0, le=3)
+    endpointing_max_delay_seconds: float = Field(default=3.0, ge=0.1, le=10)
+    api_timeout_seconds: float = Field(default=8.0, gt=0, le=60)
+    greeting: str = ""
+    apology: str = "Sorry, I can't think straight right now. Please try again in a moment."
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="BUTLER_",
@@ -103,6 +128,10 @@ class Settings(BaseSettings):
     server: ServerSettings = ServerSettings()
     llm: LLMSettings = LLMSettings()
     agent: AgentSettings = AgentSettings()
+    api_url: str = "http://127.0.0.1:8000"  # where the voice worker finds the Butler API
+    stt: STTSettings = STTSettings()
+    tts: TTSSettings = TTSSettings()
+    voice: VoiceSettings = VoiceSettings()
 
     @property
     def cookie_secure(self) -> bool:
@@ -140,6 +169,7 @@ class VendorEnvSource(PydanticBaseSettingsSource):
         ("livekit", "api_key"): "LIVEKIT_API_KEY",
         ("livekit", "api_secret"): "LIVEKIT_API_SECRET",
         ("llm", "anthropic_api_key"): "ANTHROPIC_API_KEY",
+        ("stt", "api_key"): "GROQ_API_KEY",
     }
 
     def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:

@@ -1,0 +1,53 @@
+"""The voice agent: the LLM step streams from the Butler API, and each complete sentence
+goes to TTS at once, so the listener hears the first sentence while the rest is written."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterable
+
+from livekit.agents import Agent, FlushSentinel, ModelSettings, llm
+
+from butler.voice.butler_llm import ButlerAPI
+
+log = logging.getLogger(__name__)
+
+SENTENCE_ENDS = (".", "!", "?")
+
+
+def chunk_text(chunk: llm.ChatChunk | str | FlushSentinel) -> str:
+    if isinstance(chunk, str):
+        return chunk
+    if isinstance(chunk, llm.ChatChunk) and chunk.delta and chunk.delta.content:
+        return chunk.delta.content
+    return ""
+
+
+class ButlerAgent(Agent):
+    def __init__(self, api: ButlerAPI) -> None:
+        # The Butler API owns the personality and the tools; the agent holds neither.
+        super().__init__(instructions="")
+        self.api = api
+        self._ending: asyncio.Task[None] | None = None
+
+    async def llm_node(
+        self,
+        chat_ctx: llm.ChatContext,
+        tools: list[llm.Tool],
+        model_settings: ModelSettings,
+    ) -> AsyncIterable[llm.ChatChunk | str | FlushSentinel]:
+        async for chunk in Agent.default.llm_node(self, chat_ctx, [], model_settings):
+            yield chunk
+            if chunk_text(chunk).rstrip().endswith(SENTENCE_ENDS):
+                yield FlushSentinel()
+        if self.api.outcome.should_end and self._ending is None:
+            self._ending = asyncio.create_task(self._end_after_reply())
+
+    async def _end_after_reply(self) -> None:
+        """The model decided the conversation is over: let the goodbye play, then leave."""
+        handle = self.session.current_speech
+        if handle is not None:
+            await handle.wait_for_playout()
+        log.info("conversation ended by the model")
+        self.session.shutdown(drain=True)

@@ -1,0 +1,158 @@
+"""The LLM step of the voice pipeline: the Butler API's voice stream, not an LLM vendor.
+
+The worker presents the voice-session credential from the room's dispatch metadata; the
+API decides who the user is from it. If the API is unreachable, slow or fails before
+saying anything, the stream speaks a short apology instead, so the listener is never
+left in silence and the session keeps listening.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+from livekit.agents import DEFAULT_API_CONNECT_OPTIONS, APIConnectOptions, llm
+from livekit.agents.types import NOT_GIVEN, NotGivenOr
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class TurnOutcome:
+    """What the last turn told the worker, read by the agent after it speaks."""
+
+    should_end: bool = False
+    first_token_ms: float | None = None
+    failed: bool = False
+    request_started: float = 0.0
+
+
+@dataclass
+class ButlerAPI:
+    """Connection details for one voice session."""
+
+    base_url: str
+    credential: str
+    session_id: str
+    timeout_seconds: float = 8.0
+    apology: str = "Sorry, I can't think straight right now. Please try again in a moment."
+    client: httpx.AsyncClient | None = None
+    outcome: TurnOutcome = field(default_factory=TurnOutcome)
+
+    def http(self) -> httpx.AsyncClient:
+        # One kept-alive client per session: the connection is warm for every turn.
+        if self.client is None:
+            self.client = httpx.AsyncClient(
+                base_url=self.base_url,
+                headers={"Authorization": f"Bearer {self.credential}"},
+                timeout=httpx.Timeout(self.timeout_seconds, connect=2.0),
+            )
+        return self.client
+
+    async def aclose(self) -> None:
+        if self.client is not None:
+            await self.client.aclose()
+            self.client = None
+
+
+def last_user_message(chat_ctx: llm.ChatContext) -> llm.ChatMessage | None:
+    for item in reversed(chat_ctx.items):
+        if isinstance(item, llm.ChatMessage) and item.role == "user":
+            return item
+    return None
+
+
+class ButlerLLM(llm.LLM):
+    def __init__(self, api: ButlerAPI) -> None:
+        super().__init__()
+        self.api = api
+
+    @property
+    def model(self) -> str:
+        return "butler-api"
+
+    @property
+    def provider(self) -> str:
+        return "butler"
+
+    def chat(
+        self,
+        *,
+        chat_ctx: llm.ChatContext,
+        tools: list[llm.Tool] | None = None,
+        conn_options: APIConnectOptions = DEFAULT_API_CONNECT_OPTIONS,
+        parallel_tool_calls: NotGivenOr[bool] = NOT_GIVEN,
+        tool_choice: NotGivenOr[llm.ToolChoice] = NOT_GIVEN,
+        extra_kwargs: NotGivenOr[dict[str, Any]] = NOT_GIVEN,
+    ) -> llm.LLMStream:
+        return _ButlerStream(self, chat_ctx=chat_ctx, tools=tools or [], conn_options=conn_options)
+
+
+def _sse_events(lines: list[str]) -> tuple[str, dict[str, Any]] | None:
+    name = next((ln[7:] for ln in lines if ln.startswith("event: ")), None)
+    data = next((ln[6:] for ln in lines if ln.startswith("data: ")), None)
+    if name is None or data is None:
+        return None
+    try:
+        return name, json.loads(data)
+    except json.JSONDecodeError:
+        return None
+
+
+class _ButlerStream(llm.LLMStream):
+    async def _run(self) -> None:
+        api: ButlerAPI = self._llm.api  # type: ignore[attr-defined]
+        message = last_user_message(self._chat_ctx)
+        transcript = (message.text_content or "").strip() if message else ""
+        outcome = TurnOutcome(request_started=time.perf_counter())
+        api.outcome = outcome
+        if not transcript:
+            return
+        spoke = False
+        body = {
+            "transcript": transcript,
+            "session_id": api.session_id,
+            "turn_id": message.id if message else None,
+        }
+        try:
+            async with api.http().stream("POST", "/api/voice/stream", json=body) as response:
+                if response.status_code != 200:
+                    raise httpx.HTTPStatusError(
+                        f"HTTP {response.status_code}", request=response.request, response=response
+                    )
+                block: list[str] = []
+                async for line in response.aiter_lines():
+                    if line:
+                        block.append(line)
+                        continue
+                    event, block = _sse_events(block), []
+                    if event is None:
+                        continue
+                    name, data = event
+                    if name == "text_delta" and data.get("text"):
+                        if outcome.first_token_ms is None:
+                            outcome.first_token_ms = (
+                                time.perf_counter() - outcome.request_started
+                            ) * 1000
+                        spoke = True
+                        self._send(data["text"])
+                    elif name == "done":
+                        outcome.should_end = bool(data.get("should_end_turn"))
+                    elif name == "error":
+                        log.warning("Butler API turn failed: %s", data.get("code"))
+                        outcome.failed = True
+                        break
+        except httpx.HTTPError as exc:
+            log.warning("Butler API unreachable or failing: %s", exc)
+            outcome.failed = True
+        if outcome.failed and not spoke:
+            self._send(api.apology)
+
+    def _send(self, text: str) -> None:
+        self._event_ch.send_nowait(
+            llm.ChatChunk(id="butler", delta=llm.ChoiceDelta(role="assistant", content=text))
+        )

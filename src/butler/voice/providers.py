@@ -1,0 +1,79 @@
+"""VAD, STT and TTS chosen by configuration; local models load once per process."""
+
+from __future__ import annotations
+
+import logging
+
+from livekit.agents import stt, tts, vad
+from livekit.plugins import silero
+
+from butler.config import STTSettings, TTSSettings, VoiceSettings
+from butler.users.voices import DEFAULT_VOICE
+
+log = logging.getLogger(__name__)
+
+LOCAL_VOICE = "piper_joe"
+
+
+def build_vad(settings: VoiceSettings) -> vad.VAD:
+    vad_model: vad.VAD = silero.VAD.load(min_silence_duration=settings.vad_min_silence_seconds)
+    return vad_model
+
+
+def build_stt(settings: STTSettings, vad_model: vad.VAD) -> stt.STT:
+    from butler.voice.local_stt import LocalSTT
+
+    if settings.provider == "local":
+        return LocalSTT(language=settings.language)
+    key = settings.api_key.get_secret_value() if settings.api_key else None
+    primary: stt.STT
+    if settings.provider == "groq":
+        from livekit.plugins import groq
+
+        if not key:
+            log.warning("BUTLER_STT__PROVIDER=groq but GROQ_API_KEY is not set: using local STT")
+            return LocalSTT(language=settings.language)
+        primary = groq.STT(model=settings.model, api_key=key, language=settings.language)
+    else:
+        from livekit.plugins import openai
+
+        primary = openai.STT(
+            model=settings.model,
+            base_url=settings.base_url or "http://localhost:8000/v1",
+            api_key=key or "not-needed",
+            language=settings.language,
+        )
+    if not settings.fallback_to_local:
+        return primary
+    return stt.FallbackAdapter([primary, LocalSTT(language=settings.language)], vad=vad_model)
+
+
+def build_tts(settings: TTSSettings, voice: str) -> tts.TTS:
+    from butler.voice.local_tts import LocalTTS
+
+    if settings.provider == "piper":
+        return LocalTTS()
+    from livekit.plugins import openai
+
+    kokoro_voice = DEFAULT_VOICE if voice == LOCAL_VOICE else voice
+    primary = openai.TTS(
+        model=settings.model,
+        voice=kokoro_voice,
+        base_url=settings.base_url,
+        api_key="kokoro",  # Kokoro takes no key; the plugin insists on one.
+        response_format="pcm",
+    )
+    if not settings.fallback_to_local:
+        return primary
+    return tts.FallbackAdapter([primary, LocalTTS()])
+
+
+def prewarm_local_models(stt_settings: STTSettings, tts_settings: TTSSettings) -> None:
+    """Load the local models now (once per process) rather than on the first turn."""
+    from butler.voice.local_stt import LocalWhisper
+    from butler.voice.local_tts import LocalPiper
+
+    if stt_settings.provider == "local" or stt_settings.fallback_to_local:
+        LocalWhisper.shared()
+    if tts_settings.provider == "piper" or tts_settings.fallback_to_local:
+        LocalPiper.shared()

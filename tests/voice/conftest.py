@@ -1,0 +1,72 @@
+"""Voice fixtures: espeak-ng speech, the local models, a voice credential for a user."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from livekit import api as livekit_api
+from livekit.agents import vad
+
+from butler.config import VoiceSettings
+from butler.voice.butler_llm import ButlerAPI
+from butler.voice.harness import read_wav
+from butler.voice.local_stt import LocalSTT
+from butler.voice.local_tts import LocalTTS
+from butler.voice.providers import build_vad
+from tests.support import LIVEKIT_KEY, LIVEKIT_SECRET, Account
+
+Speech = tuple[np.ndarray[Any, np.dtype[np.int16]], int]
+
+
+@pytest.fixture(scope="session")
+def speak(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Speech]:
+    """Generated speech (espeak-ng, deterministic) as mono int16 samples."""
+    espeak = shutil.which("espeak-ng")
+    assert espeak, "espeak-ng is required: the test set-up installs it (apt-get install espeak-ng)"
+    folder = tmp_path_factory.mktemp("speech")
+
+    def make(text: str) -> Speech:
+        path = folder / f"{abs(hash(text))}.wav"
+        subprocess.run([espeak, "-s", "150", "-w", str(path), text], check=True)
+        return read_wav(path)
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def vad_model() -> vad.VAD:
+    return build_vad(VoiceSettings())
+
+
+@pytest.fixture(scope="session")
+def local_stt() -> LocalSTT:
+    return LocalSTT()
+
+
+@pytest.fixture(scope="session")
+def local_tts() -> LocalTTS:
+    return LocalTTS()
+
+
+def voice_api(account: Account, *, base_url: str | None = None, timeout: float = 8.0) -> ButlerAPI:
+    """What the worker builds from a room's dispatch: the credential, the session."""
+    body = account.client.post("/api/auth/token", headers=account.auth).json()
+    claims = livekit_api.TokenVerifier(LIVEKIT_KEY, LIVEKIT_SECRET).verify(body["livekit_token"])
+    credential = json.loads(claims.room_config.agents[0].metadata)["voice_credential"]
+    return ButlerAPI(
+        base_url=base_url or str(account.client.base_url),
+        credential=credential,
+        session_id=body["room_name"],
+        timeout_seconds=timeout,
+    )
+
+
+def wav_path(tmp: Path, name: str) -> Path:
+    return tmp / name
