@@ -163,3 +163,25 @@ class VoiceInterrupted(Strict):
     transcript: str = Field(min_length=1, max_length=8000)
     delivered_text: str = Field(max_length=8000)
     session_id: str | None = Field(default=None, max_length=128)
+
+
+class VoiceProfile(BaseModel):
+    """What the voice worker needs to know about the person it is talking with."""
+
+    id: uuid.UUID
+    display_name: str
+    voice: str
+    timezone: str
+
+
+class VoiceTurnMetrics(Strict):
+    """Stage timings of one voice turn, in milliseconds (missing stages stay null)."""
+
+    session_id: str | None = Field(default=None, max_length=128)
+    endpointing_ms: int | None = Field(default=None, ge=0, le=600_000)
+    stt_ms: int | None = Field(default=None, ge=0, le=600_000)
+    llm_first_token_ms: int | None = Field(default=None, ge=0, le=600_000)
+    tts_first_byte_ms: int | None = Field(default=None, ge=0, le=600_000)
+    first_audio_ms: int | None = Field(default=None, ge=0, le=600_000)
+    total_ms: int | None = Field(default=None, ge=0, le=600_000)
+    interrupted: bool = False

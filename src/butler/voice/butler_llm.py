@@ -29,6 +29,8 @@ class TurnOutcome:
     first_token_ms: float | None = None
     failed: bool = False
     request_started: float = 0.0
+    turn_id: str | None = None
+    transcript: str = ""
 
 
 @dataclass
@@ -52,6 +54,22 @@ class ButlerAPI:
                 timeout=httpx.Timeout(self.timeout_seconds, connect=2.0),
             )
         return self.client
+
+    async def profile(self) -> dict[str, Any]:
+        """The user's display name, voice and timezone, for this session."""
+        response = await self.http().get("/api/voice/me")
+        response.raise_for_status()
+        profile: dict[str, Any] = response.json()
+        return profile
+
+    async def report(self, path: str, body: dict[str, Any]) -> None:
+        """Best effort: a lost report must never disturb the conversation."""
+        try:
+            response = await self.http().post(path, json=body)
+            if response.status_code >= 400:
+                log.warning("Butler API refused %s: %s", path, response.status_code)
+        except httpx.HTTPError as exc:
+            log.warning("could not report %s: %s", path, exc)
 
     async def aclose(self) -> None:
         if self.client is not None:
@@ -108,16 +126,16 @@ class _ButlerStream(llm.LLMStream):
         api: ButlerAPI = self._llm.api  # type: ignore[attr-defined]
         message = last_user_message(self._chat_ctx)
         transcript = (message.text_content or "").strip() if message else ""
-        outcome = TurnOutcome(request_started=time.perf_counter())
+        outcome = TurnOutcome(
+            request_started=time.perf_counter(),
+            turn_id=message.id if message else None,
+        )
         api.outcome = outcome
         if not transcript:
             return
+        outcome.transcript = transcript
         spoke = False
-        body = {
-            "transcript": transcript,
-            "session_id": api.session_id,
-            "turn_id": message.id if message else None,
-        }
+        body = {"transcript": transcript, "session_id": api.session_id, "turn_id": outcome.turn_id}
         try:
             async with api.http().stream("POST", "/api/voice/stream", json=body) as response:
                 if response.status_code != 200:

@@ -20,6 +20,7 @@ from livekit.agents import AgentSession, io, stt, tts, vad
 from butler.config import VoiceSettings
 from butler.voice.agent import ButlerAgent
 from butler.voice.butler_llm import ButlerAPI, ButlerLLM
+from butler.voice.reporting import attach_reporting, drain
 
 FRAME_MS = 20
 
@@ -212,6 +213,7 @@ async def talk(
     def _closed(event: Any) -> None:
         closed.set()
 
+    reporting = attach_reporting(session, api)
     await session.start(ButlerAgent(api))
     last_end = max((u.at + len(u.samples) / rate for u in utterances), default=0.0)
     try:
@@ -221,6 +223,7 @@ async def talk(
     finally:
         microphone.closed = True
         await session.aclose()
+        await drain(reporting)
         await api.aclose()
 
     for index in range(len(utterances)):

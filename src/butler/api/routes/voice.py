@@ -18,10 +18,12 @@ from butler.api.schemas import (
     VoiceInterrupted,
     VoiceProcessRequest,
     VoiceProcessResponse,
+    VoiceProfile,
+    VoiceTurnMetrics,
 )
 from butler.api.sse import event_stream
 from butler.api.turns import ensure_ready
-from butler.memory import history
+from butler.memory import history, voice_turns
 
 router = APIRouter(prefix="/api/voice", tags=["voice"])
 _ERRORS: dict[int | str, dict[str, Any]] = {
@@ -79,4 +81,26 @@ async def interrupted(body: VoiceInterrupted, caller: VoiceCallerDep, conn: Db) 
                 reply_metadata={"interrupted": True, "room": caller.session.room},
             ),
         )
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.get("/me", response_model=VoiceProfile, responses=_ERRORS)
+async def profile(caller: VoiceCallerDep) -> VoiceProfile:
+    user = caller.user
+    return VoiceProfile(
+        id=user.id, display_name=user.display_name, voice=user.voice, timezone=user.timezone
+    )
+
+
+@router.post("/turns", status_code=status.HTTP_204_NO_CONTENT, responses=_ERRORS)
+async def record_turn(body: VoiceTurnMetrics, caller: VoiceCallerDep, conn: Db) -> Response:
+    """Stage timings of one turn, so that latency is a number we see."""
+    await voice_turns.record(
+        conn,
+        user_id=caller.user.id,
+        session_id=body.session_id or caller.session.room,
+        room_name=caller.session.room,
+        timings=body.model_dump(exclude={"session_id", "interrupted"}),
+        interrupted=body.interrupted,
+    )
     return Response(status_code=status.HTTP_204_NO_CONTENT)
