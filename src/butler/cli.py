@@ -13,11 +13,13 @@ import re
 import sys
 from collections.abc import Sequence
 from datetime import timedelta
+from pathlib import Path
 
 import asyncpg
 from pydantic import ValidationError
 
 from butler.config import Settings
+from butler.db.pool import connect
 from butler.errors import ButlerError
 from butler.secret_keys import resolve_secrets
 
@@ -57,6 +59,29 @@ def _parser() -> argparse.ArgumentParser:
     )
 
     commands.add_parser("doctor", help="check configuration and database, and say what to fix")
+
+    commands.add_parser(
+        "voice", help="run the LiveKit voice worker (agent 'butler'; needs a LiveKit server)"
+    )
+
+    talk = commands.add_parser(
+        "talk", help="speak a WAV to Butler without LiveKit and hear (or save) the answer"
+    )
+    talk.add_argument("wav", type=Path, help="16-bit PCM WAV with the question")
+    talk.add_argument("--out", type=Path, help="write the spoken reply to this WAV")
+    talk.add_argument("--user", help="who is talking (default: the only user)")
+    talk.add_argument(
+        "--stt",
+        choices=["local", "groq", "openai"],
+        default="local",
+        help="speech to text (default: local)",
+    )
+    talk.add_argument(
+        "--tts",
+        choices=["piper", "kokoro"],
+        default="piper",
+        help="text to speech (default: piper)",
+    )
     return parser
 
 
@@ -84,7 +109,7 @@ def _run_invite(settings: Settings, admin: bool, expires: timedelta | None) -> i
     role = Role.ADMIN if admin else Role.MEMBER
 
     async def create(dsn: str) -> invites.Invite:
-        conn = await asyncpg.connect(dsn)
+        conn = await connect(dsn)
         try:
             return await invites.create(conn, role=role, ttl=ttl)
         finally:
@@ -106,6 +131,18 @@ def _run_doctor(settings: Settings) -> int:
 
     problems = diagnose(settings, _database_url(settings))
     return 1 if problems else 0
+
+
+def _run_voice(settings: Settings) -> int:
+    from butler.voice.worker import build_server
+
+    print(
+        f"Voice worker for {settings.livekit.url}, agent '{settings.livekit.agent_name}', "
+        f"Butler API at {settings.api_url}",
+        flush=True,
+    )
+    asyncio.run(build_server(settings).run())
+    return 0
 
 
 def _describe_settings_error(exc: ValidationError) -> str:
@@ -145,6 +182,18 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _run_migrate(settings)
         if args.command == "invite":
             return _run_invite(settings, args.admin, args.expires)
+        if args.command == "voice":
+            return _run_voice(settings)
+        if args.command == "talk":
+            from butler.talk import run_talk
+
+            settings = settings.model_copy(
+                update={
+                    "stt": settings.stt.model_copy(update={"provider": args.stt}),
+                    "tts": settings.tts.model_copy(update={"provider": args.tts}),
+                }
+            )
+            return run_talk(settings, args.wav, args.out, args.user)
         return _run_doctor(settings)
     except ButlerError as exc:
         print(f"butler: {exc.message}", file=sys.stderr)

@@ -9,6 +9,7 @@ import asyncpg
 
 from butler.config import Settings
 from butler.db import migrate
+from butler.db.pool import connect
 from butler.db.runtime import open_database
 from butler.errors import ButlerError
 
@@ -19,7 +20,7 @@ def _report(ok: bool, label: str, detail: str) -> bool:
 
 
 async def _database_revision(dsn: str) -> str | None:
-    conn = await asyncpg.connect(dsn, timeout=5)
+    conn = await connect(dsn, connect_timeout=5)
     try:
         return await migrate.current_revision(conn)
     finally:

@@ -9,7 +9,6 @@ import signal
 from collections.abc import Sequence
 from datetime import timedelta
 
-import asyncpg
 import uvicorn
 
 from butler.api.app import create_app
@@ -17,6 +16,7 @@ from butler.auth import invites
 from butler.config import Settings
 from butler.db import migrate
 from butler.db.embedded import exclusive_serve_lock
+from butler.db.pool import connect
 from butler.db.runtime import open_database
 from butler.tools.base import Tool
 from butler.users import repository as users
@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 
 async def first_admin_invite(dsn: str, ttl: timedelta) -> invites.Invite | None:
     """An admin invite when nobody has an account yet (every start until someone does)."""
-    conn = await asyncpg.connect(dsn)
+    conn = await connect(dsn)
     try:
         if await users.count(conn) > 0:
             return None

@@ -52,3 +52,10 @@ async def connection(pool: asyncpg.Pool) -> AsyncIterator[asyncpg.Connection]:
     """A pooled connection, typed as the Connection whose methods it proxies."""
     async with pool.acquire() as conn:
         yield cast(asyncpg.Connection, conn)
+
+
+async def connect(dsn: str, *, connect_timeout: float = 10) -> asyncpg.Connection:
+    """One connection with the same codecs as the pool's, for CLI commands."""
+    conn = await asyncpg.connect(dsn, timeout=connect_timeout)
+    await init_connection(conn)
+    return conn

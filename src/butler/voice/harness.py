@@ -200,10 +200,11 @@ async def talk(
     @session.on("conversation_item_added")
     def _item(event: Any) -> None:
         item = event.item
+        role = getattr(item, "role", None)  # handoffs and tool items have none
         text = (getattr(item, "text_content", None) or "").strip()
-        if item.role == "user":
+        if role == "user":
             result.transcripts.append(text)
-        elif item.role == "assistant":
+        elif role == "assistant":
             result.replies.append(text)
             result.interrupted.append(bool(getattr(item, "interrupted", False)))
             if api.outcome.first_token_ms is not None:

@@ -1,0 +1,96 @@
+"""`butler voice`: the LiveKit Agents worker, dispatched explicitly as agent `butler`.
+
+A job carries, in its dispatch metadata, the voice-session credential that the Butler
+API minted with the room token. The worker presents it to the API for every turn, so
+it acts only for that user in that room, and never holds a key that could act as
+anyone else.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from livekit.agents import AgentServer, AgentSession, JobContext, JobProcess
+
+from butler.config import Settings
+from butler.voice.agent import ButlerAgent
+from butler.voice.butler_llm import ButlerAPI, ButlerLLM
+from butler.voice.harness import session_options
+from butler.voice.providers import build_stt, build_tts, build_vad, prewarm_local_models
+from butler.voice.reporting import attach_reporting
+
+log = logging.getLogger(__name__)
+
+
+class SessionRefused(Exception):
+    pass
+
+
+def voice_api_for_job(metadata: str, room_name: str, settings: Settings) -> ButlerAPI:
+    """The API handle for one job, from its dispatch metadata."""
+    try:
+        credential = json.loads(metadata or "{}").get("voice_credential")
+    except (json.JSONDecodeError, AttributeError):
+        credential = None
+    if not isinstance(credential, str) or not credential:
+        raise SessionRefused("the dispatch carries no voice credential")
+    return ButlerAPI(
+        base_url=settings.api_url,
+        credential=credential,
+        session_id=room_name,
+        timeout_seconds=settings.voice.api_timeout_seconds,
+        apology=settings.voice.apology,
+    )
+
+
+def check_identity(profile: dict[str, Any], participant_identity: str) -> None:
+    """The person in the room must be the one the credential was minted for."""
+    if str(profile.get("id")) != participant_identity:
+        raise SessionRefused("the participant is not the user of the voice credential")
+
+
+def prewarm(proc: JobProcess) -> None:
+    settings = Settings()
+    proc.userdata["vad"] = build_vad(settings.voice)
+    prewarm_local_models(settings.stt, settings.tts)
+
+
+async def entrypoint(ctx: JobContext) -> None:
+    settings = Settings()
+    try:
+        api = voice_api_for_job(ctx.job.metadata, ctx.room.name, settings)
+        await ctx.connect()
+        participant = await ctx.wait_for_participant()
+        profile = await api.profile()
+        check_identity(profile, participant.identity)
+    except SessionRefused as exc:
+        log.warning("voice session refused: %s", exc)
+        ctx.shutdown(reason=str(exc))
+        return
+    vad_model = ctx.proc.userdata.get("vad") or build_vad(settings.voice)
+    session: AgentSession[Any] = AgentSession(
+        vad=vad_model,
+        stt=build_stt(settings.stt, vad_model),
+        llm=ButlerLLM(api),
+        tts=build_tts(settings.tts, str(profile.get("voice", ""))),
+        **session_options(settings.voice),
+    )
+    attach_reporting(session, api)
+    ctx.add_shutdown_callback(api.aclose)
+    await session.start(agent=ButlerAgent(api), room=ctx.room)
+    if settings.voice.greeting:
+        session.say(settings.voice.greeting)
+
+
+def build_server(settings: Settings) -> AgentServer:
+    lk = settings.livekit
+    server = AgentServer(
+        setup_fnc=prewarm,
+        ws_url=lk.url,
+        api_key=lk.api_key.get_secret_value() if lk.api_key else None,
+        api_secret=lk.api_secret.get_secret_value() if lk.api_secret else None,
+    )
+    server.rtc_session(entrypoint, agent_name=lk.agent_name)
+    return server
