@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -137,7 +138,7 @@ def test_no_audio_is_written_to_disk_or_database(
 ) -> None:
     samples, rate = speak("What is on the calendar today?")
     monkeypatch.chdir(tmp_path)
-    watched = [tmp_path, Path("/tmp")]
+    watched = [tmp_path, Path(tempfile.gettempdir())]
     before = {root: _audio_files(root) for root in watched}
     wire.play(Reply.say("Nothing at all."))
     asyncio.run(

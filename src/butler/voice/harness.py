@@ -6,6 +6,7 @@ worker."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 import wave
 from collections.abc import Sequence
@@ -13,9 +14,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import httpx
 import numpy as np
 from livekit import rtc
-from livekit.agents import AgentSession, io, stt, tts, vad
+from livekit.agents import Agent, AgentSession, io, stt, tts, vad
 
 from butler.config import VoiceSettings
 from butler.voice.agent import ButlerAgent
@@ -48,6 +50,18 @@ def write_wav(path: Path, samples: np.ndarray[Any, np.dtype[np.int16]], rate: in
         handle.writeframes(samples.astype(np.int16).tobytes())
 
 
+def speech_end_offset(samples: np.ndarray[Any, np.dtype[np.int16]], rate: int) -> float:
+    """Seconds from the start of `samples` to the end of the last audible 10 ms window."""
+    window = max(1, rate // 100)
+    usable = len(samples) // window * window
+    if usable == 0:
+        return 0.0
+    blocks = samples[:usable].astype(np.float64).reshape(-1, window)
+    loudness = np.sqrt((blocks**2).mean(axis=1))
+    audible = np.flatnonzero(loudness > max(200.0, loudness.max() * 0.02))
+    return 0.0 if len(audible) == 0 else (audible[-1] + 1) * window / rate
+
+
 @dataclass(frozen=True)
 class Utterance:
     """Speech to play into the session, starting `at` seconds after the session starts."""
@@ -64,7 +78,8 @@ class ScheduledMicrophone(io.AudioInput):
         self.rate = rate
         self.per_frame = rate * FRAME_MS // 1000
         self.timeline = self._build(utterances)
-        self.speech_ends = [u.at + len(u.samples) / rate for u in utterances]
+        # End of speech is read from the audio itself, not from the file's length.
+        self.speech_ends = [u.at + speech_end_offset(u.samples, rate) for u in utterances]
         self.started: float | None = None
         self.position = 0
         self.closed = False
@@ -183,12 +198,20 @@ async def talk(
     tts_engine: tts.TTS,
     vad_model: vad.VAD,
     tail_seconds: float = 6.0,
-    extra_session_options: dict[str, Any] | None = None,
+    framework_defaults: bool = False,
 ) -> TalkResult:
-    """Play the utterances into a session and collect what happened."""
+    """Play the utterances into a session and collect what happened.
+
+    `framework_defaults` runs livekit-agents' own defaults (turn detection, endpointing,
+    no sentence flushing) instead of Butler's settings, as the benchmark's baseline.
+    """
+    with contextlib.suppress(httpx.HTTPError):
+        # As the worker does at the start of a session: it checks the credential and
+        # leaves the connection to the API warm for the first turn.
+        await api.profile()
     microphone = ScheduledMicrophone(utterances, rate)
     speaker = CapturedSpeaker()
-    options = {**session_options(settings), **(extra_session_options or {})}
+    options = {} if framework_defaults else session_options(settings)
     session: AgentSession[Any] = AgentSession(
         vad=vad_model, stt=stt_engine, llm=ButlerLLM(api), tts=tts_engine, **options
     )
@@ -215,7 +238,8 @@ async def talk(
         closed.set()
 
     reporting = attach_reporting(session, api)
-    await session.start(ButlerAgent(api))
+    agent = Agent(instructions="") if framework_defaults else ButlerAgent(api)
+    await session.start(agent)
     last_end = max((u.at + len(u.samples) / rate for u in utterances), default=0.0)
     try:
         await asyncio.wait_for(closed.wait(), timeout=last_end + tail_seconds)

@@ -38,6 +38,7 @@ def build_stt(settings: STTSettings, vad_model: vad.VAD) -> stt.STT:
         from livekit.plugins import openai
 
         primary = openai.STT(
+            use_realtime=False,  # compatible servers offer the batch transcription endpoint
             model=settings.model,
             base_url=settings.base_url or "http://localhost:8000/v1",
             api_key=key or "not-needed",

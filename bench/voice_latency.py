@@ -1,0 +1,265 @@
+"""End of speech → first output audio frame, through the real voice session.
+
+    .venv/bin/python bench/voice_latency.py [--utterances 10]
+
+(a) STT, LLM and TTS as local HTTP services holding the seed's budget (STT 50 ms, LLM
+    first sentence 300 ms behind the real Butler API, TTS first chunk 150 ms), with
+    Butler's session settings and with livekit-agents' defaults, in the same run;
+(b) the local real models: faster-whisper tiny.en and Piper, LLM as in (a).
+End of speech is read from each espeak-ng utterance's audio.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import timedelta
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from livekit.plugins import openai as lk_openai  # noqa: E402
+from livekit.plugins import silero  # noqa: E402
+from tests.support import free_port  # noqa: E402
+
+from butler.auth import invites  # noqa: E402
+from butler.auth.tokens import TokenService  # noqa: E402
+from butler.config import VoiceSettings  # noqa: E402
+from butler.db import migrate  # noqa: E402
+from butler.db.embedded import EmbeddedPostgres  # noqa: E402
+from butler.db.pool import connect  # noqa: E402
+from butler.users.models import Role  # noqa: E402
+from butler.voice.butler_llm import ButlerAPI  # noqa: E402
+from butler.voice.harness import Utterance, read_wav, talk  # noqa: E402
+from butler.voice.local_stt import LocalSTT  # noqa: E402
+from butler.voice.local_tts import LocalTTS  # noqa: E402
+from butler.voice.providers import build_vad  # noqa: E402
+
+SENTENCES = [
+    "Please turn off the kitchen lights.",
+    "What is the weather like tomorrow morning?",
+    "Remind me to call mum at six.",
+    "Set a timer for ten minutes.",
+    "Is the front door locked?",
+    "Play some quiet music in the living room.",
+    "How long will it take to drive to work?",
+    "Add milk and eggs to the shopping list.",
+    "What time is my first meeting today?",
+    "Turn the heating down a little, please.",
+    "When does the bakery close on Sundays?",
+    "Dim the bedroom lights to half.",
+]
+STT_MS, LLM_MS, TTS_MS = 50, 300, 150
+JWT_SECRET = "bench-" + "j" * 60
+
+
+def pct(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(p / 100 * (len(ordered) - 1))))]
+
+
+def wait_http(url: str) -> None:
+    for _ in range(300):
+        try:
+            httpx.get(url, timeout=1)
+            return
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    raise SystemExit(f"{url} did not come up")
+
+
+async def make_user(dsn: str, api_url: str) -> str:
+    conn = await connect(dsn)
+    try:
+        code = (await invites.create(conn, role=Role.ADMIN, ttl=timedelta(hours=1))).code
+    finally:
+        await conn.close()
+    async with httpx.AsyncClient() as client:
+        response = await client.post(
+            f"{api_url}/api/auth/register",
+            json={
+                "code": code,
+                "username": "bench",
+                "display_name": "Bench",
+                "password": "benchmark passphrase",
+            },
+        )
+        user_id: str = response.json()["user"]["id"]
+        return user_id
+
+
+async def run_case(
+    label: str, speech: list, api_url: str, credential: str, engines: dict, defaults: bool
+) -> list[float]:
+    latencies = []
+    for index, (samples, rate) in enumerate(speech):
+        api = ButlerAPI(
+            base_url=api_url, credential=credential, session_id=f"bench-{label}-{index}"
+        )
+        result = await talk(
+            [Utterance(samples, at=0.3)],
+            rate,
+            api=api,
+            settings=VoiceSettings(),
+            stt_engine=engines["stt"],
+            tts_engine=engines["tts"],
+            vad_model=engines["vad"],
+            tail_seconds=4.5,
+            framework_defaults=defaults,
+        )
+        if result.end_to_first_audio:
+            latencies.append(result.end_to_first_audio[0])
+        else:
+            print(f"  {label}: utterance {index} got no audio", file=sys.stderr)
+    return latencies
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--utterances", type=int, default=10)
+    parser.add_argument("--verbose", action="store_true", help="log each turn's stage timings")
+    args = parser.parse_args()
+    if args.verbose:
+        import logging
+
+        logging.basicConfig(level=logging.WARNING)
+        logging.getLogger("butler.voice.reporting").setLevel(logging.INFO)
+    espeak = shutil.which("espeak-ng")
+    if not espeak:
+        raise SystemExit("espeak-ng is needed: apt-get install espeak-ng")
+
+    with (
+        tempfile.TemporaryDirectory(prefix="butler-voice-bench-") as tmp,
+        EmbeddedPostgres(Path(tmp)) as pg,
+    ):
+        migrate.upgrade(pg.dsn)
+        speech = []
+        for n, sentence in enumerate((SENTENCES * 3)[: args.utterances]):
+            path = Path(tmp) / f"u{n}.wav"
+            subprocess.run([espeak, "-s", "160", "-w", str(path), sentence], check=True)
+            speech.append(read_wav(path))
+
+        llm_port, api_port, speech_port = free_port(), free_port(), free_port()
+        processes = [
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "tests.fakes.wire",
+                    "anthropic",
+                    str(llm_port),
+                    str(LLM_MS / 1000),
+                ],
+                cwd=ROOT,
+            ),
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "tests.fakes.speech_services",
+                    str(speech_port),
+                    str(STT_MS / 1000),
+                    str(TTS_MS / 1000),
+                ],
+                cwd=ROOT,
+            ),
+            subprocess.Popen(
+                [sys.executable, "-m", "butler", "serve", "--port", str(api_port)],
+                env={
+                    **os.environ,
+                    "BUTLER_DATA_DIR": str(Path(tmp) / "settings"),
+                    "BUTLER_DATABASE_URL": pg.dsn,
+                    "BUTLER_AUTH__JWT_SECRET": JWT_SECRET,
+                    "BUTLER_LLM__API_KEY": "bench",
+                    "BUTLER_LLM__BASE_URL": f"http://127.0.0.1:{llm_port}",
+                    "BUTLER_LOG_LEVEL": "WARNING",
+                },
+            ),
+        ]
+        api_url = f"http://127.0.0.1:{api_port}"
+        speech_url = f"http://127.0.0.1:{speech_port}/v1"
+        try:
+            wait_http(api_url + "/healthz")
+            wait_http(f"http://127.0.0.1:{speech_port}/")
+            user_id = asyncio.run(make_user(pg.dsn, api_url))
+            import uuid
+
+            credential = (
+                TokenService(JWT_SECRET, access_ttl_seconds=900, voice_ttl_seconds=3600)
+                .issue_voice(uuid.UUID(user_id), "bench-room")
+                .token
+            )
+
+            services = {
+                "stt": lk_openai.STT(
+                    model="whisper-1", base_url=speech_url, api_key="x", use_realtime=False
+                ),
+                "tts": lk_openai.TTS(
+                    model="kokoro",
+                    voice="bf_emma",
+                    base_url=speech_url,
+                    api_key="x",
+                    response_format="pcm",
+                ),
+            }
+            butler = {**services, "vad": build_vad(VoiceSettings())}
+            defaults = {**services, "vad": silero.VAD.load()}
+            local = {"stt": LocalSTT(), "tts": LocalTTS(), "vad": build_vad(VoiceSettings())}
+
+            results = {
+                "(a) services, Butler settings": asyncio.run(
+                    run_case("butler", speech, api_url, credential, butler, False)
+                ),
+                "(a) services, livekit-agents defaults": asyncio.run(
+                    run_case("defaults", speech, api_url, credential, defaults, True)
+                ),
+                "(b) local models, Butler settings": asyncio.run(
+                    run_case("local", speech, api_url, credential, local, False)
+                ),
+            }
+        finally:
+            for process in processes:
+                process.terminate()
+            for process in processes:
+                process.wait(30)
+
+    budget = (STT_MS + LLM_MS + TTS_MS) / 1000
+    silence = VoiceSettings().vad_min_silence_seconds
+    print(f"\nend of speech -> first audio frame, {args.utterances} espeak-ng utterances")
+    print(
+        f"(a) service delays: STT {STT_MS} ms, LLM first sentence {LLM_MS} ms, "
+        f"TTS first chunk {TTS_MS} ms\n"
+    )
+    print(f"{'case':<40} {'n':>3} {'p50':>9} {'p95':>9} {'mean':>9}")
+    for label, values in results.items():
+        if not values:
+            print(f"{label:<40}   0  (no audio)")
+            continue
+        print(
+            f"{label:<40} {len(values):>3} {pct(values, 50) * 1000:>7.0f}ms "
+            f"{pct(values, 95) * 1000:>7.0f}ms {statistics.fmean(values) * 1000:>7.0f}ms"
+        )
+    ours = results["(a) services, Butler settings"]
+    theirs = results["(a) services, livekit-agents defaults"]
+    if ours:
+        overhead = (pct(ours, 50) - budget - silence) * 1000
+        print(
+            f"\nButler overhead p50 (measured - services - {silence * 1000:.0f} ms VAD silence): "
+            f"{overhead:.0f} ms (goal <= 50 ms); p50 goal <= 650 ms"
+        )
+    if ours and theirs:
+        print(f"livekit defaults / Butler settings, p50: {pct(theirs, 50) / pct(ours, 50):.2f}x")
+
+
+if __name__ == "__main__":
+    main()

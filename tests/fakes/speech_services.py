@@ -1,0 +1,56 @@
+"""OpenAI-compatible speech services with fixed delays, for the latency benchmark.
+
+POST /v1/audio/transcriptions answers after STT_DELAY with a fixed transcript;
+POST /v1/audio/speech (Kokoro's API) streams 24 kHz PCM after TTS_DELAY.
+Run: python -m tests.fakes.speech_services PORT STT_DELAY TTS_DELAY
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import struct
+import sys
+from collections.abc import AsyncIterator
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, StreamingResponse
+from starlette.routing import Route
+
+RATE = 24_000
+
+
+def build(stt_delay: float, tts_delay: float) -> Starlette:
+    async def transcribe(request: Request) -> JSONResponse:
+        await request.body()
+        await asyncio.sleep(stt_delay)
+        return JSONResponse({"text": "Please turn off the kitchen lights."})
+
+    async def speech(request: Request) -> StreamingResponse:
+        body = await request.json()
+        seconds = max(0.5, 0.06 * len(str(body.get("input", ""))))
+
+        async def pcm() -> AsyncIterator[bytes]:
+            await asyncio.sleep(tts_delay)
+            chunk = RATE // 10
+            for start in range(0, int(seconds * RATE), chunk):
+                yield b"".join(
+                    struct.pack("<h", int(8000 * math.sin(2 * math.pi * 220 * (start + i) / RATE)))
+                    for i in range(chunk)
+                )
+
+        return StreamingResponse(pcm(), media_type="audio/pcm")
+
+    return Starlette(
+        routes=[
+            Route("/v1/audio/transcriptions", transcribe, methods=["POST"]),
+            Route("/v1/audio/speech", speech, methods=["POST"]),
+        ]
+    )
+
+
+if __name__ == "__main__":
+    port, stt_delay, tts_delay = int(sys.argv[1]), float(sys.argv[2]), float(sys.argv[3])
+    uvicorn.run(build(stt_delay, tts_delay), host="127.0.0.1", port=port, log_level="warning")
