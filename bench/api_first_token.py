@@ -34,18 +34,13 @@ sys.path.insert(0, str(ROOT))
 
 from tests.support import free_port  # noqa: E402
 
+from bench.stats import percentile  # noqa: E402
 from butler.auth import invites  # noqa: E402
 from butler.db import migrate  # noqa: E402
 from butler.db.embedded import EmbeddedPostgres  # noqa: E402
 from butler.users.models import Role  # noqa: E402
 
 PASSWORD = "benchmark passphrase"
-
-
-def percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    index = min(len(ordered) - 1, max(0, round(p / 100 * (len(ordered) - 1))))
-    return ordered[index]
 
 
 def row(label: str, values: list[float]) -> str:

@@ -32,6 +32,7 @@ from livekit.plugins import openai as lk_openai  # noqa: E402
 from livekit.plugins import silero  # noqa: E402
 from tests.support import free_port  # noqa: E402
 
+from bench.stats import percentile  # noqa: E402
 from butler.auth import invites  # noqa: E402
 from butler.auth.tokens import TokenService  # noqa: E402
 from butler.config import VoiceSettings  # noqa: E402
@@ -61,11 +62,6 @@ SENTENCES = [
 ]
 STT_MS, LLM_MS, TTS_MS = 50, 300, 150
 JWT_SECRET = "bench-" + "j" * 60
-
-
-def pct(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(p / 100 * (len(ordered) - 1))))]
 
 
 def wait_http(url: str) -> None:
@@ -246,19 +242,20 @@ def main() -> None:
             print(f"{label:<40}   0  (no audio)")
             continue
         print(
-            f"{label:<40} {len(values):>3} {pct(values, 50) * 1000:>7.0f}ms "
-            f"{pct(values, 95) * 1000:>7.0f}ms {statistics.fmean(values) * 1000:>7.0f}ms"
+            f"{label:<40} {len(values):>3} {percentile(values, 50) * 1000:>7.0f}ms "
+            f"{percentile(values, 95) * 1000:>7.0f}ms {statistics.fmean(values) * 1000:>7.0f}ms"
         )
     ours = results["(a) services, Butler settings"]
     theirs = results["(a) services, livekit-agents defaults"]
     if ours:
-        overhead = (pct(ours, 50) - budget - silence) * 1000
+        overhead = (percentile(ours, 50) - budget - silence) * 1000
         print(
             f"\nButler overhead p50 (measured - services - {silence * 1000:.0f} ms VAD silence): "
             f"{overhead:.0f} ms (goal <= 50 ms); p50 goal <= 650 ms"
         )
     if ours and theirs:
-        print(f"livekit defaults / Butler settings, p50: {pct(theirs, 50) / pct(ours, 50):.2f}x")
+        ratio = percentile(theirs, 50) / percentile(ours, 50)
+        print(f"livekit defaults / Butler settings, p50: {ratio:.2f}x")
 
 
 if __name__ == "__main__":

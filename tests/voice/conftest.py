@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import shutil
 import subprocess
-from collections.abc import Callable
-from pathlib import Path
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -16,7 +16,7 @@ from livekit.agents import vad
 
 from butler.config import VoiceSettings
 from butler.voice.butler_llm import ButlerAPI
-from butler.voice.harness import read_wav
+from butler.voice.harness import TalkResult, Utterance, read_wav, talk
 from butler.voice.local_stt import LocalSTT
 from butler.voice.local_tts import LocalTTS
 from butler.voice.providers import build_vad
@@ -68,5 +68,42 @@ def voice_api(account: Account, *, base_url: str | None = None, timeout: float =
     )
 
 
-def wav_path(tmp: Path, name: str) -> Path:
-    return tmp / name
+Converse = Callable[..., TalkResult]
+
+
+@pytest.fixture
+def converse(vad_model: vad.VAD, local_stt: LocalSTT, local_tts: LocalTTS) -> Converse:
+    """Speak utterances (text, seconds after the previous one ends) to the butler as
+    `account`, with the local models, and return what happened."""
+
+    def run(
+        account: Account,
+        speech: Sequence[Speech],
+        *,
+        gap: float = 3.0,
+        api: ButlerAPI | None = None,
+        tail_seconds: float = 6.0,
+    ) -> TalkResult:
+        rate = speech[0][1]
+        utterances, start = [], 0.3
+        for samples, _ in speech:
+            utterances.append(Utterance(samples, at=start))
+            start += len(samples) / rate + gap
+        return asyncio.run(
+            talk(
+                utterances,
+                rate,
+                api=api or voice_api(account),
+                settings=VoiceSettings(),
+                stt_engine=local_stt,
+                tts_engine=local_tts,
+                vad_model=vad_model,
+                tail_seconds=tail_seconds,
+            )
+        )
+
+    return run
+
+
+def rms(samples: np.ndarray[Any, np.dtype[np.int16]]) -> float:
+    return float(np.sqrt(np.mean(samples.astype(np.float64) ** 2))) if len(samples) else 0.0

@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 
 import asyncpg
 
 from butler.config import VoiceSettings
-from butler.voice.harness import Utterance, talk
 from tests.fakes.wire import AnthropicWire, Reply
 from tests.integration.chat_helpers import stored
 from tests.support import Account, free_port, run
-from tests.voice.conftest import Speech, voice_api
-from tests.voice.test_session import rms
+from tests.voice.conftest import Converse, Speech, rms, voice_api
 
 LONG_REPLY = " ".join(
     f"Sentence number {n} of a long weather report with plenty of detail." for n in range(12)
@@ -24,27 +21,12 @@ def test_speaking_over_the_reply_stops_it_and_is_answered(
     chat_account: Account,
     wire: AnthropicWire,
     speak: Callable[[str], Speech],
-    vad_model,  # type: ignore[no-untyped-def]
-    local_stt,  # type: ignore[no-untyped-def]
-    local_tts,  # type: ignore[no-untyped-def]
+    converse: Converse,
     dsn: str,
 ) -> None:
     wire.play(Reply.say(LONG_REPLY), Reply.say("It is twelve o'clock."))
-    first, rate = speak("Tell me the weather for the whole week.")
-    second, _ = speak("Stop. What time is it?")
-    first_end = len(first) / rate
-    result = asyncio.run(
-        talk(
-            [Utterance(first, at=0.3), Utterance(second, at=0.3 + first_end + 3.0)],
-            rate,
-            api=voice_api(chat_account),
-            settings=VoiceSettings(),
-            stt_engine=local_stt,
-            tts_engine=local_tts,
-            vad_model=vad_model,
-            tail_seconds=8,
-        )
-    )
+    speech = [speak("Tell me the weather for the whole week."), speak("Stop. What time is it?")]
+    result = converse(chat_account, speech, gap=3.0, tail_seconds=8)
     assert len(result.replies) >= 2, result
     assert result.interrupted[0] is True, "the long reply was cut off"
     assert len(result.replies[0]) < len(LONG_REPLY)
@@ -59,26 +41,12 @@ def test_speaking_over_the_reply_stops_it_and_is_answered(
 
 
 def test_api_down_gives_a_spoken_apology_and_keeps_listening(
-    chat_account: Account,
-    speak: Callable[[str], Speech],
-    vad_model,  # type: ignore[no-untyped-def]
-    local_stt,  # type: ignore[no-untyped-def]
-    local_tts,  # type: ignore[no-untyped-def]
+    chat_account: Account, speak: Callable[[str], Speech], converse: Converse
 ) -> None:
-    samples, rate = speak("Turn on the radio.")
     settings = VoiceSettings()
     api = voice_api(chat_account, base_url=f"http://127.0.0.1:{free_port()}")
-    result = asyncio.run(
-        talk(
-            [Utterance(samples, at=0.3), Utterance(samples, at=0.3 + len(samples) / rate + 4.0)],
-            rate,
-            api=api,
-            settings=settings,
-            stt_engine=local_stt,
-            tts_engine=local_tts,
-            vad_model=vad_model,
-        )
-    )
+    question = speak("Turn on the radio.")
+    result = converse(chat_account, [question, question], gap=4.0, api=api)
     assert result.replies[:2] == [settings.apology, settings.apology]
     assert rms(result.audio) > 300
 
@@ -87,24 +55,11 @@ def test_turn_timings_are_stored(
     chat_account: Account,
     wire: AnthropicWire,
     speak: Callable[[str], Speech],
-    vad_model,  # type: ignore[no-untyped-def]
-    local_stt,  # type: ignore[no-untyped-def]
-    local_tts,  # type: ignore[no-untyped-def]
+    converse: Converse,
     dsn: str,
 ) -> None:
     wire.play(Reply.say("Done."))
-    samples, rate = speak("Lock the front door.")
-    asyncio.run(
-        talk(
-            [Utterance(samples, at=0.3)],
-            rate,
-            api=voice_api(chat_account),
-            settings=VoiceSettings(),
-            stt_engine=local_stt,
-            tts_engine=local_tts,
-            vad_model=vad_model,
-        )
-    )
+    converse(chat_account, [speak("Lock the front door.")])
 
     async def turns(conn: asyncpg.Connection) -> list[asyncpg.Record]:
         return await conn.fetch(
@@ -117,3 +72,19 @@ def test_turn_timings_are_stored(
     assert row["llm_first_token_ms"] is not None and row["llm_first_token_ms"] >= 0
     assert row["first_audio_ms"] is not None and 0 < row["first_audio_ms"] < 10_000
     assert row["room_name"].startswith("butler-")
+
+
+def test_the_model_ending_the_conversation_closes_the_session_after_goodbye(
+    chat_account: Account,
+    wire: AnthropicWire,
+    speak: Callable[[str], Speech],
+    converse: Converse,
+) -> None:
+    wire.play(
+        Reply.use_tools(("end_conversation", {}), text="Goodnight, sleep well."),
+        Reply.say(""),
+    )
+    result = converse(chat_account, [speak("That is all for today, goodnight.")], tail_seconds=10)
+    assert result.replies[0] == "Goodnight, sleep well."
+    assert result.ended_by_agent, "the session should close once the goodbye has played"
+    assert rms(result.audio) > 300

@@ -13,8 +13,7 @@ import pytest
 from butler.voice.harness import read_wav, write_wav
 from tests.fakes.wire import AnthropicWire, Reply
 from tests.support import JWT_SECRET, Account
-from tests.voice.conftest import Speech
-from tests.voice.test_session import rms
+from tests.voice.conftest import Speech, rms
 
 pytestmark = pytest.mark.slow
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -17,14 +18,14 @@ from livekit.agents.testing import fake_job_context
 from livekit.plugins import openai as lk_openai
 
 from butler.config import Settings, STTSettings, TTSSettings, VoiceSettings
-from butler.voice.harness import Utterance, session_options, talk
+from butler.voice.harness import session_options
 from butler.voice.local_stt import LocalSTT
 from butler.voice.local_tts import LocalTTS
 from butler.voice.providers import build_stt, build_tts
 from butler.voice.worker import SessionRefused, check_identity, voice_api_for_job
 from tests.fakes.wire import AnthropicWire, Reply
 from tests.support import LIVEKIT_KEY, LIVEKIT_SECRET, Account
-from tests.voice.conftest import Speech, voice_api
+from tests.voice.conftest import Converse, Speech
 
 
 def _settings(api_url: str) -> Settings:
@@ -121,37 +122,31 @@ def test_providers_follow_configuration(local_stt, local_tts, vad_model) -> None
 
 
 def _audio_files(root: Path) -> set[Path]:
+    # os.walk skips folders that vanish while it looks (other processes use /tmp too).
     suffixes = {".wav", ".pcm", ".ogg", ".opus", ".mp3", ".flac", ".raw"}
-    return {p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in suffixes}
+    return {
+        Path(folder) / name
+        for folder, _, names in os.walk(root)
+        for name in names
+        if Path(name).suffix.lower() in suffixes
+    }
 
 
 def test_no_audio_is_written_to_disk_or_database(
     chat_account: Account,
     wire: AnthropicWire,
     speak: Callable[[str], Speech],
-    vad_model,  # type: ignore[no-untyped-def]
-    local_stt,  # type: ignore[no-untyped-def]
-    local_tts,  # type: ignore[no-untyped-def]
+    converse: Converse,
     dsn: str,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    samples, rate = speak("What is on the calendar today?")
+    question = speak("What is on the calendar today?")
     monkeypatch.chdir(tmp_path)
     watched = [tmp_path, Path(tempfile.gettempdir())]
     before = {root: _audio_files(root) for root in watched}
     wire.play(Reply.say("Nothing at all."))
-    asyncio.run(
-        talk(
-            [Utterance(samples, at=0.3)],
-            rate,
-            api=voice_api(chat_account),
-            settings=VoiceSettings(),
-            stt_engine=local_stt,
-            tts_engine=local_tts,
-            vad_model=vad_model,
-        )
-    )
+    converse(chat_account, [question])
     for root in watched:
         assert _audio_files(root) - before[root] == set(), f"audio written under {root}"
 

@@ -172,6 +172,7 @@ class TalkResult:
         default_factory=lambda: np.zeros(0, np.int16)
     )
     audio_rate: int = 24_000
+    ended_by_agent: bool = False
 
 
 def session_options(settings: VoiceSettings) -> dict[str, Any]:
@@ -235,6 +236,7 @@ async def talk(
 
     @session.on("close")
     def _closed(event: Any) -> None:
+        result.ended_by_agent = not microphone.closed
         closed.set()
 
     reporting = attach_reporting(session, api)

@@ -8,6 +8,7 @@ from livekit.agents import stt, tts, vad
 from livekit.plugins import silero
 
 from butler.config import STTSettings, TTSSettings, VoiceSettings
+from butler.errors import ConfigError
 from butler.users.voices import DEFAULT_VOICE
 
 log = logging.getLogger(__name__)
@@ -49,11 +50,25 @@ def build_stt(settings: STTSettings, vad_model: vad.VAD) -> stt.STT:
     return stt.FallbackAdapter([primary, LocalSTT(language=settings.language)], vad=vad_model)
 
 
-def build_tts(settings: TTSSettings, voice: str) -> tts.TTS:
-    from butler.voice.local_tts import LocalTTS
+def _local_tts() -> tts.TTS | None:
+    """Piper, when the optional `local-voice` extra (GPL-3.0) is installed."""
+    try:
+        from butler.voice.local_tts import LocalTTS
 
-    if settings.provider == "piper":
         return LocalTTS()
+    except ImportError:
+        return None
+
+
+def build_tts(settings: TTSSettings, voice: str) -> tts.TTS:
+    if settings.provider == "piper":
+        local = _local_tts()
+        if local is None:
+            raise ConfigError(
+                "BUTLER_TTS__PROVIDER=piper needs the local voice: "
+                "pip install 'butler[local-voice]'"
+            )
+        return local
     from livekit.plugins import openai
 
     kokoro_voice = DEFAULT_VOICE if voice == LOCAL_VOICE else voice
@@ -64,17 +79,17 @@ def build_tts(settings: TTSSettings, voice: str) -> tts.TTS:
         api_key="kokoro",  # Kokoro takes no key; the plugin insists on one.
         response_format="pcm",
     )
-    if not settings.fallback_to_local:
+    fallback = _local_tts() if settings.fallback_to_local else None
+    if fallback is None:
         return primary
-    return tts.FallbackAdapter([primary, LocalTTS()])
+    return tts.FallbackAdapter([primary, fallback])
 
 
 def prewarm_local_models(stt_settings: STTSettings, tts_settings: TTSSettings) -> None:
     """Load the local models now (once per process) rather than on the first turn."""
     from butler.voice.local_stt import LocalWhisper
-    from butler.voice.local_tts import LocalPiper
 
     if stt_settings.provider == "local" or stt_settings.fallback_to_local:
         LocalWhisper.shared()
     if tts_settings.provider == "piper" or tts_settings.fallback_to_local:
-        LocalPiper.shared()
+        _local_tts()
