@@ -167,6 +167,7 @@ class Brain:
                     elif isinstance(event, llm.Stop):
                         stop = event.reason
             reply.extend(text)
+            round_text = "".join(text)
             if stop != "tool_use" or not calls or last_round:
                 break
             for call in calls:
@@ -179,7 +180,7 @@ class Brain:
                 llm.Message(
                     "assistant",
                     (
-                        *([llm.TextPart("".join(text))] if "".join(text).strip() else []),
+                        *([llm.TextPart(round_text)] if round_text.strip() else []),
                         *(llm.ToolUsePart(c.id, c.name, c.arguments) for c in calls),
                     ),
                 )

@@ -184,7 +184,13 @@ def session_options(settings: VoiceSettings) -> dict[str, Any]:
                 "min_delay": settings.endpointing_min_delay_seconds,
                 "max_delay": settings.endpointing_max_delay_seconds,
             },
-            "interruption": {"mode": "vad"},
+            # A cough or "mm" that stops the butler is a false interruption: the reply
+            # resumes where it paused (in rooms, whose audio output can pause).
+            "interruption": {
+                "mode": "vad",
+                "resume_false_interruption": True,
+                "false_interruption_timeout": 1.5,
+            },
         },
     }
 
