@@ -148,3 +148,31 @@ def test_random_bodies_never_cause_a_server_error(
         response = admin.client.request(method, path, headers=admin.auth, json=_random_value(rng))
         assert response.status_code < 500, (method, path, response.text)
     assert admin.client.get("/api/users/me", headers=admin.auth).json()["role"] == "admin"
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("PATCH", "/api/users/me", {"display_name": "a\u0000b"}),
+        ("PATCH", "/api/users/me", {"soul": {"custom_instructions": "x\u0000"}}),
+        ("POST", "/api/auth/login", {"username": "al\u0000ice", "password": "x"}),
+        ("POST", "/api/admin/invites", {"role": "member\u0000"}),
+    ],
+)
+def test_nul_characters_are_refused_not_crashed_on(
+    new_account: Callable[..., Account], method: str, path: str, body: dict[str, Any]
+) -> None:
+    from butler.users.models import Role
+
+    admin = new_account(Role.ADMIN)
+    response = admin.client.request(method, path, json=body, headers=admin.auth)
+    assert response.status_code == 422, response.text
+    assert "NUL" in response.text or response.json()["error"] == "invalid_request"
+
+
+def test_deeply_nested_json_is_a_4xx(base_url: str) -> None:
+    body = "[" * 20000 + "]" * 20000
+    response = httpx.post(
+        f"{base_url}/api/auth/login", content=body, headers={"Content-Type": "application/json"}
+    )
+    assert 400 <= response.status_code < 500

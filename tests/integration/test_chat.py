@@ -416,3 +416,10 @@ def test_more_concurrent_streams_than_database_connections(
             assert asyncio.run(crowd()) == ["All at once."] * 8
     finally:
         anthropic_wire.default = Reply.say("Certainly.")
+
+
+def test_a_nul_character_in_a_message_is_refused(chat_account: Account) -> None:
+    response = chat_account.client.post(
+        "/api/chat", json={"message": "hi\u0000there"}, headers=chat_account.auth
+    )
+    assert response.status_code == 422

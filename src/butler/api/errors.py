@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import asyncpg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -65,6 +66,15 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+async def _unstorable(request: Request, exc: Exception) -> JSONResponse:
+    # A value PostgreSQL cannot take (bad encoding, out of range) that validation missed:
+    # still the client's input, so a 422 rather than a 500.
+    log.warning("database refused a value on %s: %s", request.url.path, type(exc).__name__)
+    return JSONResponse(
+        error_body("invalid_request", "The request contains a value that cannot be stored."), 422
+    )
+
+
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled error on %s %s", request.method, request.url.path)
     return JSONResponse(error_body("internal_error", "Something went wrong on our side."), 500)
@@ -74,4 +84,5 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ButlerError, _butler_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(asyncpg.DataError, _unstorable)
     app.add_exception_handler(Exception, _unexpected)
