@@ -100,8 +100,8 @@ class TTSSettings(BaseModel):
 
 class VoiceSettings(BaseModel):
     vad_min_silence_seconds: float = Field(default=0.3, ge=0.05, le=3)
-    endpointing_min_delay_seconds: float = Field(default=0.2, ge=0, le=3)
-    endpointing_max_delay_seconds: float = Field(default=3.0, ge=0.1, le=10)
+    endpointing_min_delay_seconds: float = Field(default=0.5, ge=0, le=3)
+    endpointing_max_delay_seconds: float = Field(default=1.6, ge=0.1, le=10)
     api_timeout_seconds: float = Field(default=8.0, gt=0, le=60)
     greeting: str = ""
     apology: str = "Sorry, I can't think straight right now. Please try again in a moment."

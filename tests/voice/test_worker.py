@@ -22,6 +22,7 @@ from butler.voice.harness import session_options
 from butler.voice.local_stt import LocalSTT
 from butler.voice.local_tts import LocalTTS
 from butler.voice.providers import build_stt, build_tts
+from butler.voice.turn_detector import TextTurnDetector
 from butler.voice.worker import SessionRefused, check_identity, voice_api_for_job
 from tests.fakes.wire import AnthropicWire, Reply
 from tests.support import LIVEKIT_KEY, LIVEKIT_SECRET, Account
@@ -82,9 +83,10 @@ def test_a_forged_credential_gets_no_profile(chat_account: Account) -> None:
 
 def test_turn_handling_never_reaches_livekit_cloud() -> None:
     options = session_options(VoiceSettings())["turn_handling"]
-    assert options["turn_detection"] == "vad"
+    assert isinstance(options["turn_detection"], TextTurnDetector)
     assert options["interruption"]["mode"] == "vad"
-    assert options["endpointing"]["min_delay"] == 0.2
+    assert options["endpointing"]["min_delay"] == 0.5
+    assert options["preemptive_generation"]["preemptive_tts"] is True
     settings = Settings(_env_file=None)  # type: ignore[call-arg]
     assert "livekit.cloud" not in settings.livekit.url
     assert settings.livekit.url == "ws://localhost:7880"

@@ -23,6 +23,7 @@ from butler.config import VoiceSettings
 from butler.voice.agent import ButlerAgent
 from butler.voice.butler_llm import ButlerAPI, ButlerLLM
 from butler.voice.reporting import attach_reporting, drain
+from butler.voice.turn_detector import TextTurnDetector
 
 FRAME_MS = 20
 
@@ -179,11 +180,16 @@ def session_options(settings: VoiceSettings) -> dict[str, Any]:
     """Turn handling set explicitly: nothing may fall back to LiveKit Cloud models."""
     return {
         "turn_handling": {
-            "turn_detection": "vad",
+            # VAD ends speech; a local text rule decides between the short and the long
+            # endpointing delay (a half-finished sentence waits for more).
+            "turn_detection": TextTurnDetector(),
             "endpointing": {
                 "min_delay": settings.endpointing_min_delay_seconds,
                 "max_delay": settings.endpointing_max_delay_seconds,
             },
+            # The LLM and TTS start on the final transcript, before the endpointing wait
+            # ends: the wait lets a hesitating speaker carry on without costing latency.
+            "preemptive_generation": {"enabled": True, "preemptive_tts": True},
             # A cough or "mm" that stops the butler is a false interruption: the reply
             # resumes where it paused (in rooms, whose audio output can pause).
             "interruption": {
