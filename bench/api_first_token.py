@@ -34,7 +34,7 @@ sys.path.insert(0, str(ROOT))
 
 from tests.support import free_port  # noqa: E402
 
-from bench.stats import percentile  # noqa: E402
+from bench.common import percentile, wait_http  # noqa: E402
 from butler.auth import invites  # noqa: E402
 from butler.db import migrate  # noqa: E402
 from butler.db.embedded import EmbeddedPostgres  # noqa: E402
@@ -97,19 +97,6 @@ def process_cpu_seconds(pid: int) -> float:
     """User + system CPU time of a process, from /proc (Linux)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def wait_http(url: str, process: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise SystemExit(f"process for {url} exited with {process.returncode}")
-        try:
-            httpx.get(url, timeout=1)
-            return
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    raise SystemExit(f"{url} did not come up")
 
 
 async def _direct(client: anthropic.AsyncAnthropic) -> float:

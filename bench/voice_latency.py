@@ -19,7 +19,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
+import uuid
 from datetime import timedelta
 from pathlib import Path
 
@@ -32,7 +32,7 @@ from livekit.plugins import openai as lk_openai  # noqa: E402
 from livekit.plugins import silero  # noqa: E402
 from tests.support import free_port  # noqa: E402
 
-from bench.stats import percentile  # noqa: E402
+from bench.common import percentile, wait_http  # noqa: E402
 from butler.auth import invites  # noqa: E402
 from butler.auth.tokens import TokenService  # noqa: E402
 from butler.config import VoiceSettings  # noqa: E402
@@ -62,16 +62,6 @@ SENTENCES = [
 ]
 STT_MS, LLM_MS, TTS_MS = 50, 300, 150
 JWT_SECRET = "bench-" + "j" * 60
-
-
-def wait_http(url: str) -> None:
-    for _ in range(300):
-        try:
-            httpx.get(url, timeout=1)
-            return
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    raise SystemExit(f"{url} did not come up")
 
 
 async def make_user(dsn: str, api_url: str) -> str:
@@ -188,8 +178,6 @@ def main() -> None:
             wait_http(api_url + "/healthz")
             wait_http(f"http://127.0.0.1:{speech_port}/")
             user_id = asyncio.run(make_user(pg.dsn, api_url))
-            import uuid
-
             credential = (
                 TokenService(JWT_SECRET, access_ttl_seconds=900, voice_ttl_seconds=3600)
                 .issue_voice(uuid.UUID(user_id), "bench-room")

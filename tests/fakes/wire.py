@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
+from abc import ABC, abstractmethod
 from collections import deque
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
@@ -62,7 +63,7 @@ def _chunks(text: str, size: int = 6) -> list[str]:
     return [text[i : i + size] for i in range(0, len(text), size)] or []
 
 
-class WireServer:
+class WireServer(ABC):
     path = "/"
 
     def __init__(self) -> None:
@@ -108,11 +109,13 @@ class WireServer:
             self.disconnects += 1
             raise
 
+    @abstractmethod
     def frames(self, reply: Reply) -> AsyncIterator[bytes]:
-        raise NotImplementedError
+        """The reply in the vendor's streaming wire format."""
 
+    @abstractmethod
     def error_body(self, error_type: str) -> dict[str, Any]:
-        raise NotImplementedError
+        """The vendor's JSON error object."""
 
     @contextmanager
     def running(self) -> Iterator[WireServer]:
