@@ -207,3 +207,8 @@ class VoiceTurnMetrics(Strict):
     first_audio_ms: int | None = Field(default=None, ge=0, le=600_000)
     total_ms: int | None = Field(default=None, ge=0, le=600_000)
     interrupted: bool = False
+
+
+def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI entries saying that these statuses answer with an ErrorResponse."""
+    return {status: {"model": ErrorResponse} for status in statuses}

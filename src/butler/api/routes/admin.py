@@ -4,19 +4,16 @@ from __future__ import annotations
 
 import uuid
 from datetime import timedelta
-from typing import Any
 
 from fastapi import APIRouter, Response, status
 
 from butler.api.deps import AdminUser, Db
-from butler.api.schemas import AdminUserOut, ErrorResponse, InviteCreate, InviteOut, RolePatch
+from butler.api.schemas import AdminUserOut, InviteCreate, InviteOut, RolePatch, error_responses
 from butler.auth import invites
 from butler.users import repository as users
 
 router = APIRouter(prefix="/api/admin", tags=["admin"])
-_ERRORS: dict[int | str, dict[str, Any]] = {
-    c: {"model": ErrorResponse} for c in (401, 403, 404, 409, 422)
-}
+_ERRORS = error_responses(401, 403, 404, 409, 422)
 
 
 @router.get("/users", response_model=list[AdminUserOut], responses=_ERRORS)

@@ -8,12 +8,12 @@ from fastapi import APIRouter, Request, Response, status
 
 from butler.api.deps import ClientIp, CurrentUser, Db, ServicesDep
 from butler.api.schemas import (
-    ErrorResponse,
     LoginRequest,
     RegisterRequest,
     SessionResponse,
     UserOut,
     VoiceTokenResponse,
+    error_responses,
 )
 from butler.auth import livekit_tokens
 from butler.auth.accounts import SignedIn
@@ -21,9 +21,7 @@ from butler.errors import NotAuthenticated
 
 router = APIRouter(prefix="/api/auth", tags=["auth"])
 
-_ERRORS: dict[int | str, dict[str, object]] = {
-    code: {"model": ErrorResponse} for code in (401, 409, 413, 422, 429)
-}
+_ERRORS = error_responses(401, 409, 413, 422, 429)
 
 
 def _session_response(

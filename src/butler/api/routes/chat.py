@@ -12,18 +12,16 @@ from butler.api.deps import CurrentUser, Db, ServicesDep
 from butler.api.schemas import (
     ChatRequest,
     ChatResponse,
-    ErrorResponse,
     HistoryMessage,
     HistoryPage,
+    error_responses,
 )
 from butler.api.sse import event_stream
 from butler.api.turns import ensure_ready
 from butler.memory import history
 
 router = APIRouter(prefix="/api/chat", tags=["chat"])
-_ERRORS: dict[int | str, dict[str, Any]] = {
-    c: {"model": ErrorResponse} for c in (401, 413, 422, 502, 503)
-}
+_ERRORS = error_responses(401, 413, 422, 502, 503)
 _SSE: dict[int | str, dict[str, Any]] = {
     200: {"content": {"text/event-stream": {}, "application/json": {}}}
 }

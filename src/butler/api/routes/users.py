@@ -7,13 +7,13 @@ from typing import Any
 from fastapi import APIRouter
 
 from butler.api.deps import CurrentUser, Db
-from butler.api.schemas import ErrorResponse, ProfilePatch, UserOut, VoiceOption
+from butler.api.schemas import ProfilePatch, UserOut, VoiceOption, error_responses
 from butler.users import repository as users
 from butler.users.models import Soul, User, validate_timezone, validate_voice
 from butler.users.voices import VOICES
 
 router = APIRouter(prefix="/api/users", tags=["users"])
-_ERRORS: dict[int | str, dict[str, Any]] = {c: {"model": ErrorResponse} for c in (401, 422)}
+_ERRORS = error_responses(401, 422)
 
 
 @router.get("/me", response_model=UserOut, responses=_ERRORS)

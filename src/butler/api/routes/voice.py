@@ -6,29 +6,25 @@ request body.
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, Response, status
 from fastapi.responses import StreamingResponse
 
 from butler.agent.brain import TurnRequest, collect
 from butler.api.deps import Db, ServicesDep, VoiceCallerDep
 from butler.api.schemas import (
-    ErrorResponse,
     VoiceInterrupted,
     VoiceProcessRequest,
     VoiceProcessResponse,
     VoiceProfile,
     VoiceTurnMetrics,
+    error_responses,
 )
 from butler.api.sse import event_stream
 from butler.api.turns import ensure_ready
 from butler.memory import history, voice_turns
 
 router = APIRouter(prefix="/api/voice", tags=["voice"])
-_ERRORS: dict[int | str, dict[str, Any]] = {
-    c: {"model": ErrorResponse} for c in (401, 413, 422, 502, 503)
-}
+_ERRORS = error_responses(401, 413, 422, 502, 503)
 
 
 def _turn(body: VoiceProcessRequest, caller: VoiceCallerDep) -> TurnRequest:
