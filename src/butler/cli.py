@@ -1,4 +1,4 @@
-"""The `butler` command: serve | migrate | invite | doctor.
+"""The `butler` command: serve | migrate | invite | doctor | voice | talk | openapi.
 
 The CLI is an entry point: it builds Settings, resolves secrets and hands plain values
 down. Errors print one line saying what to fix, never a traceback.
@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import logging
 import re
 import sys
@@ -59,6 +60,11 @@ def _parser() -> argparse.ArgumentParser:
     )
 
     commands.add_parser("doctor", help="check configuration and database, and say what to fix")
+
+    openapi = commands.add_parser(
+        "openapi", help="write the API's OpenAPI document (the web app's types come from it)"
+    )
+    openapi.add_argument("--out", type=Path, help="write to this file instead of stdout")
 
     commands.add_parser(
         "voice", help="run the LiveKit voice worker (agent 'butler'; needs a LiveKit server)"
@@ -145,6 +151,22 @@ def _run_voice(settings: Settings) -> int:
     return 0
 
 
+def _run_openapi(settings: Settings, out: Path | None) -> int:
+    from butler.api.app import openapi_document
+
+    logging.getLogger("butler").setLevel(logging.ERROR)  # stdout is the document
+    text = json.dumps(openapi_document(settings), indent=2, sort_keys=True) + "\n"
+    if out is None:
+        sys.stdout.write(text)
+        return 0
+    try:
+        out.write_text(text)
+    except OSError as exc:
+        print(f"butler: cannot write {out}: {exc.strerror}", file=sys.stderr)
+        return 2
+    return 0
+
+
 def _describe_settings_error(exc: ValidationError) -> str:
     lines = []
     for error in exc.errors():
@@ -161,6 +183,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValidationError as exc:
         print(f"butler: {_describe_settings_error(exc)}", file=sys.stderr)
         return 2
+    if args.command == "openapi":  # needs no secrets, no database and no log
+        return _run_openapi(settings, args.out)
     logging.basicConfig(
         level=settings.log_level.upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",

@@ -4,18 +4,21 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator, Sequence
+from typing import Any
 from contextlib import asynccontextmanager
 from datetime import timedelta
 
 import asyncpg
 from fastapi import FastAPI
-from pydantic import SecretStr
+from pydantic import SecretStr, TypeAdapter
 
 from butler.agent.brain import Brain, BrainSettings
 from butler.api.body_limit import BodyLimitMiddleware
 from butler.api.deps import CookiePolicy, LiveKitConfig, Services
 from butler.api.errors import install_error_handlers
 from butler.api.routes import admin, auth, chat, health, users, voice
+from butler.api.sse import ChatStreamEvents
+from butler.api.web import NoStoreApi, mount_web_app
 from butler.auth.accounts import Accounts, AuthPolicy
 from butler.auth.tokens import TokenService
 from butler.config import Settings
@@ -116,6 +119,7 @@ def create_app(settings: Settings, dsn: str, *, extra_tools: Sequence[Tool] = ()
     app = FastAPI(title="Butler API", version="0.1.0", lifespan=lifespan)
     install_error_handlers(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.server.max_body_bytes)
+    app.add_middleware(NoStoreApi)
     for router in (
         health.router,
         auth.router,
@@ -125,4 +129,29 @@ def create_app(settings: Settings, dsn: str, *, extra_tools: Sequence[Tool] = ()
         voice.router,
     ):
         app.include_router(router)
+    _publish_stream_events(app)
+    mount_web_app(app, settings.server.web_dir)
     return app
+
+
+def _publish_stream_events(app: FastAPI) -> None:
+    """Add the SSE event payloads to the OpenAPI components, which routes cannot declare."""
+    build_openapi = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            document = build_openapi()  # FastAPI keeps it as app.openapi_schema
+            schema = TypeAdapter(ChatStreamEvents).json_schema(
+                ref_template="#/components/schemas/{model}"
+            )
+            components = document.setdefault("components", {}).setdefault("schemas", {})
+            components.update(schema.pop("$defs", {}))
+            components["ChatStreamEvents"] = schema
+        return app.openapi_schema or {}
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def openapi_document(settings: Settings) -> dict[str, Any]:
+    """The API's OpenAPI document, without a database or secrets (for `butler openapi`)."""
+    return create_app(settings, dsn="").openapi()

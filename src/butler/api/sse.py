@@ -8,6 +8,8 @@ import time
 from collections.abc import AsyncGenerator, AsyncIterator
 from typing import Any
 
+from typing_extensions import TypedDict
+
 from fastapi.responses import StreamingResponse
 
 from butler.agent.events import (
@@ -22,21 +24,60 @@ from butler.agent.events import (
 KEEPALIVE = b": keep-alive\n\n"
 
 
+# The data of each event, by event name. These are plain dicts at run time (no cost on
+# the hot path); the OpenAPI document publishes them as `ChatStreamEvents` so that
+# clients generate their types from it.
+class TextDeltaData(TypedDict):
+    text: str
+
+
+class ToolStartedData(TypedDict):
+    id: str
+    name: str
+    label: str
+
+
+class ToolFinishedData(TypedDict):
+    id: str
+    name: str
+    ok: bool
+
+
+class DoneData(TypedDict):
+    message_id: int | None
+    should_end_turn: bool
+
+
+class ErrorData(TypedDict):
+    code: str
+    message: str
+
+
+class ChatStreamEvents(TypedDict):
+    """Each server-sent event of a chat or voice stream: `event: <key>`, `data: <value>`."""
+
+    text_delta: TextDeltaData
+    tool_started: ToolStartedData
+    tool_finished: ToolFinishedData
+    done: DoneData
+    error: ErrorData
+
+
 def encode(event: AgentEvent) -> bytes:
     name: str
-    data: dict[str, Any]
+    data: Any
     if isinstance(event, TextDelta):
-        name, data = "text_delta", {"text": event.text}
+        name, data = "text_delta", TextDeltaData(text=event.text)
     elif isinstance(event, ToolStarted):
-        name, data = "tool_started", {"id": event.id, "name": event.name, "label": event.label}
+        name, data = "tool_started", ToolStartedData(id=event.id, name=event.name, label=event.label)
     elif isinstance(event, ToolFinished):
-        name, data = "tool_finished", {"id": event.id, "name": event.name, "ok": event.ok}
+        name, data = "tool_finished", ToolFinishedData(id=event.id, name=event.name, ok=event.ok)
     elif isinstance(event, TurnFinished):
         name = "done"
-        data = {"message_id": event.message_id, "should_end_turn": event.should_end_turn}
+        data = DoneData(message_id=event.message_id, should_end_turn=event.should_end_turn)
     else:
         assert isinstance(event, TurnFailed)
-        name, data = "error", {"code": event.code, "message": event.message}
+        name, data = "error", ErrorData(code=event.code, message=event.message)
     return f"event: {name}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n".encode()
 
 

@@ -1,0 +1,189 @@
+/**
+ * The Butler API client. The access token lives only in this object's memory; the
+ * refresh cookie (httpOnly, path /api/auth) restores a session after a reload. Any 401
+ * on an authenticated call triggers one refresh and one retry, for JSON and streams.
+ */
+import { SseParser } from "./sse";
+import type { ChatEvent, ErrorBody, SessionResponse, StreamEvents, User } from "./types";
+
+type Fetch = typeof fetch;
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = "ApiError";
+  }
+}
+
+/** The network itself failed: the server is down or the device is offline. */
+export class NetworkError extends Error {
+  constructor() {
+    super("Butler's server cannot be reached. Check your connection and try again.");
+    this.name = "NetworkError";
+  }
+}
+
+const STREAM_EVENTS: ReadonlySet<string> = new Set<keyof StreamEvents>([
+  "text_delta",
+  "tool_started",
+  "tool_finished",
+  "done",
+  "error",
+]);
+
+async function errorFrom(response: Response): Promise<ApiError> {
+  let body: Partial<ErrorBody> = {};
+  try {
+    body = (await response.json()) as Partial<ErrorBody>;
+  } catch {
+    // not JSON (a proxy's error page, say): fall back to the status line
+  }
+  const message = body.message ?? `The server answered ${response.status} ${response.statusText}.`;
+  return new ApiError(response.status, body.error ?? "http_error", message);
+}
+
+export class ApiClient {
+  private accessToken: string | null = null;
+  private refreshing: Promise<User | null> | null = null;
+  private readonly fetchFn: Fetch;
+
+  /** Called when a refresh fails: the session is over and the app shows sign-in. */
+  onSignedOut: () => void = () => {};
+
+  constructor(
+    private readonly baseUrl = "",
+    fetchFn?: Fetch,
+  ) {
+    this.fetchFn = fetchFn ?? ((input, init) => fetch(input, init));
+  }
+
+  get signedIn(): boolean {
+    return this.accessToken !== null;
+  }
+
+  /** Resume the session kept by the refresh cookie, if there is one. */
+  restore(): Promise<User | null> {
+    return this.refresh();
+  }
+
+  async login(username: string, password: string): Promise<User> {
+    return this.startSession("/api/auth/login", { username, password });
+  }
+
+  async register(body: {
+    code: string;
+    username: string;
+    display_name: string;
+    password: string;
+  }): Promise<User> {
+    return this.startSession("/api/auth/register", body);
+  }
+
+  async logout(): Promise<void> {
+    try {
+      await this.raw("/api/auth/logout", { method: "POST" });
+    } finally {
+      this.accessToken = null;
+    }
+  }
+
+  /** A JSON call; throws ApiError with the server's reason when it is not 2xx. */
+  async json<T>(path: string, init: RequestInit = {}): Promise<T> {
+    const response = await this.authed(path, withJsonHeaders(init));
+    if (!response.ok) throw await errorFrom(response);
+    if (response.status === 204) return undefined as T;
+    return (await response.json()) as T;
+  }
+
+  /** POST `body` and yield the server-sent events of the reply, until it ends. */
+  async *stream(path: string, body: unknown, signal?: AbortSignal): AsyncGenerator<ChatEvent> {
+    const response = await this.authed(path, {
+      method: "POST",
+      headers: { "Content-Type": "application/json", Accept: "text/event-stream" },
+      body: JSON.stringify(body),
+      signal,
+    });
+    if (!response.ok) throw await errorFrom(response);
+    if (!response.body) throw new ApiError(response.status, "no_body", "The reply had no body.");
+    const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+    const parser = new SseParser();
+    try {
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) return;
+        for (const message of parser.feed(value)) {
+          if (!STREAM_EVENTS.has(message.event)) continue; // newer servers may add events
+          yield { type: message.event, ...JSON.parse(message.data) } as ChatEvent;
+        }
+      }
+    } finally {
+      reader.cancel().catch(() => {}); // stop the download when the consumer stops early
+    }
+  }
+
+  private async startSession(path: string, body: unknown): Promise<User> {
+    const response = await this.raw(path, withJsonHeaders({ method: "POST", body: JSON.stringify(body) }));
+    if (!response.ok) throw await errorFrom(response);
+    const session = (await response.json()) as SessionResponse;
+    this.accessToken = session.access_token;
+    return session.user;
+  }
+
+  /** One refresh at a time: concurrent 401s share it. Resolves to null when it fails. */
+  private refresh(): Promise<User | null> {
+    this.refreshing ??= (async () => {
+      try {
+        const response = await this.raw("/api/auth/refresh", { method: "POST" });
+        if (!response.ok) {
+          this.accessToken = null;
+          return null;
+        }
+        const session = (await response.json()) as SessionResponse;
+        this.accessToken = session.access_token;
+        return session.user;
+      } finally {
+        this.refreshing = null;
+      }
+    })();
+    return this.refreshing;
+  }
+
+  private async authed(path: string, init: RequestInit): Promise<Response> {
+    const response = await this.raw(path, init, this.accessToken);
+    if (response.status !== 401) return response;
+    const user = await this.refresh();
+    if (user === null) {
+      this.onSignedOut();
+      return response;
+    }
+    return this.raw(path, init, this.accessToken);
+  }
+
+  private async raw(path: string, init: RequestInit, token: string | null = null): Promise<Response> {
+    const headers = new Headers(init.headers);
+    if (token) headers.set("Authorization", `Bearer ${token}`);
+    try {
+      return await this.fetchFn(this.baseUrl + path, {
+        ...init,
+        headers,
+        credentials: "same-origin",
+      });
+    } catch (error) {
+      if (error instanceof DOMException && error.name === "AbortError") throw error;
+      throw new NetworkError();
+    }
+  }
+}
+
+function withJsonHeaders(init: RequestInit): RequestInit {
+  const headers = new Headers(init.headers);
+  headers.set("Accept", "application/json");
+  if (init.body !== undefined) headers.set("Content-Type", "application/json");
+  return { ...init, headers };
+}
+
+export const api = new ApiClient();

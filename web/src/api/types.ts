@@ -1,0 +1,22 @@
+/** Names for the API's types. All of them come from the generated OpenAPI schema. */
+import type { components } from "./schema";
+
+type Schemas = components["schemas"];
+
+export type User = Schemas["UserOut"];
+export type Soul = Schemas["Soul"];
+export type ProfilePatch = Schemas["ProfilePatch"];
+export type SessionResponse = Schemas["SessionResponse"];
+export type HistoryMessage = Schemas["HistoryMessage"];
+export type HistoryPage = Schemas["HistoryPage"];
+export type VoiceOption = Schemas["VoiceOption"];
+export type VoiceGrant = Schemas["VoiceTokenResponse"];
+export type RegisterRequest = Schemas["RegisterRequest"];
+export type LoginRequest = Schemas["LoginRequest"];
+export type ErrorBody = Schemas["ErrorResponse"];
+
+/** The data of each server-sent event of a chat stream, by event name. */
+export type StreamEvents = Schemas["ChatStreamEvents"];
+export type ChatEvent = {
+  [K in keyof StreamEvents]: { type: K } & StreamEvents[K];
+}[keyof StreamEvents];

@@ -1,0 +1,113 @@
+import { lazy, Suspense, useCallback, useEffect, useState } from "react";
+import { api, NetworkError } from "../api/client";
+import type { User } from "../api/types";
+import { AuthView } from "../auth/AuthView";
+import { ChatView } from "../chat/ChatView";
+import { SettingsView } from "../settings/SettingsView";
+import { type Screen, useHashRoute } from "./useHashRoute";
+import { useOnline } from "./useOnline";
+
+// LiveKit is most of the bundle: load it when the voice screen first opens.
+const VoiceView = lazy(() => import("../voice/VoiceView"));
+
+const NAV: { screen: Screen; label: string }[] = [
+  { screen: "chat", label: "Chat" },
+  { screen: "voice", label: "Voice" },
+  { screen: "settings", label: "Settings" },
+];
+
+type Boot = { phase: "loading" } | { phase: "ready"; user: User | null } | { phase: "failed"; message: string };
+
+export function App() {
+  const [boot, setBoot] = useState<Boot>({ phase: "loading" });
+  const screen = useHashRoute();
+  const online = useOnline();
+
+  const restore = useCallback(() => {
+    setBoot({ phase: "loading" });
+    api
+      .restore()
+      .then((user) => setBoot({ phase: "ready", user }))
+      .catch((error: unknown) =>
+        setBoot({
+          phase: "failed",
+          message: error instanceof NetworkError ? error.message : String(error),
+        }),
+      );
+  }, []);
+
+  useEffect(() => {
+    api.onSignedOut = () => setBoot({ phase: "ready", user: null });
+    restore();
+  }, [restore]);
+
+  const signOut = async () => {
+    await api.logout().catch(() => {});
+    setBoot({ phase: "ready", user: null });
+  };
+
+  const banner = online ? null : (
+    <div className="offline-banner" role="status">
+      You are offline. Butler will answer again when the connection is back.
+    </div>
+  );
+
+  if (boot.phase === "loading") {
+    return (
+      <main className="centered" aria-busy="true">
+        {banner}
+        <p>Opening Butler…</p>
+      </main>
+    );
+  }
+  if (boot.phase === "failed") {
+    return (
+      <main className="centered">
+        {banner}
+        <p role="alert">{boot.message}</p>
+        <button type="button" onClick={restore}>
+          Try again
+        </button>
+      </main>
+    );
+  }
+  if (boot.user === null) {
+    return (
+      <>
+        {banner}
+        <AuthView onSignedIn={(user) => setBoot({ phase: "ready", user })} />
+      </>
+    );
+  }
+
+  const user = boot.user;
+  return (
+    <div className="shell">
+      {banner}
+      <header className="topbar">
+        <h1 className="brand">{user.soul.butler_name}</h1>
+        <nav aria-label="Main">
+          {NAV.map(({ screen: target, label }) => (
+            <a key={target} href={`#/${target}`} aria-current={screen === target ? "page" : undefined}>
+              {label}
+            </a>
+          ))}
+        </nav>
+        <button type="button" className="quiet" onClick={signOut}>
+          Sign out
+        </button>
+      </header>
+      <main className="screen" id="main">
+        {screen === "chat" && <ChatView user={user} />}
+        {screen === "voice" && (
+          <Suspense fallback={<p className="centered">Loading voice…</p>}>
+            <VoiceView user={user} />
+          </Suspense>
+        )}
+        {screen === "settings" && (
+          <SettingsView user={user} onSaved={(saved) => setBoot({ phase: "ready", user: saved })} />
+        )}
+      </main>
+    </div>
+  );
+}

@@ -1,0 +1,149 @@
+import { type FormEvent, useEffect, useMemo, useState } from "react";
+import { api } from "../api/client";
+import type { ProfilePatch, Soul, User, VoiceOption } from "../api/types";
+
+// Each map must name every value the API accepts: the generated types check that.
+const STYLES = { warm: "Warm", formal: "Formal", casual: "Casual", playful: "Playful" } satisfies Record<
+  Soul["style"],
+  string
+>;
+const VERBOSITY = { brief: "Brief", balanced: "Balanced", detailed: "Detailed" } satisfies Record<
+  Soul["verbosity"],
+  string
+>;
+const HUMOUR = { none: "None", light: "A little", plenty: "Plenty" } satisfies Record<Soul["humour"], string>;
+
+function Choice<K extends string>({
+  label,
+  name,
+  value,
+  options,
+}: {
+  label: string;
+  name: string;
+  value: K;
+  options: Record<K, string>;
+}) {
+  return (
+    <label>
+      {label}
+      <select name={name} defaultValue={value}>
+        {(Object.entries(options) as [K, string][]).map(([id, text]) => (
+          <option key={id} value={id}>
+            {text}
+          </option>
+        ))}
+      </select>
+    </label>
+  );
+}
+
+function timezones(current: string): string[] {
+  const known = typeof Intl.supportedValuesOf === "function" ? Intl.supportedValuesOf("timeZone") : [];
+  return known.includes(current) ? known : [current, ...known];
+}
+
+export function SettingsView({ user, onSaved }: { user: User; onSaved: (user: User) => void }) {
+  const [voices, setVoices] = useState<VoiceOption[]>([]);
+  const [status, setStatus] = useState<{ kind: "saved" | "error"; text: string } | null>(null);
+  const [busy, setBusy] = useState(false);
+  const zones = useMemo(() => timezones(user.timezone), [user.timezone]);
+
+  useEffect(() => {
+    api
+      .json<VoiceOption[]>("/api/users/voices")
+      .then(setVoices)
+      .catch((error: unknown) => setStatus({ kind: "error", text: String(error) }));
+  }, []);
+
+  const save = async (event: FormEvent<HTMLFormElement>) => {
+    event.preventDefault();
+    const form = new FormData(event.currentTarget);
+    const text = (name: string) => String(form.get(name) ?? "");
+    const patch: ProfilePatch = {
+      display_name: text("display_name").trim(),
+      voice: text("voice") || undefined,
+      timezone: text("timezone").trim(),
+      soul: {
+        butler_name: text("butler_name").trim(),
+        style: text("style") as Soul["style"],
+        verbosity: text("verbosity") as Soul["verbosity"],
+        humour: text("humour") as Soul["humour"],
+        custom_instructions: text("custom_instructions"),
+      },
+    };
+    setBusy(true);
+    setStatus(null);
+    try {
+      const saved = await api.json<User>("/api/users/me", { method: "PATCH", body: JSON.stringify(patch) });
+      onSaved(saved);
+      setStatus({ kind: "saved", text: "Saved. The next reply uses these settings." });
+    } catch (error) {
+      setStatus({ kind: "error", text: error instanceof Error ? error.message : String(error) });
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  const soul = user.soul;
+  return (
+    <section className="settings" aria-label="Settings">
+      <form onSubmit={save}>
+        <fieldset>
+          <legend>You</legend>
+          <label>
+            Your name
+            <input name="display_name" required maxLength={64} defaultValue={user.display_name} />
+          </label>
+          <label>
+            Time zone
+            <input name="timezone" required list="timezones" defaultValue={user.timezone} />
+            <datalist id="timezones">
+              {zones.map((zone) => (
+                <option key={zone} value={zone} />
+              ))}
+            </datalist>
+          </label>
+        </fieldset>
+        <fieldset>
+          <legend>Your butler</legend>
+          <label>
+            Butler's name
+            <input name="butler_name" required maxLength={40} defaultValue={soul.butler_name} />
+          </label>
+          <Choice label="Style" name="style" value={soul.style} options={STYLES} />
+          <Choice label="How much to say" name="verbosity" value={soul.verbosity} options={VERBOSITY} />
+          <Choice label="Humour" name="humour" value={soul.humour} options={HUMOUR} />
+          <label>
+            Anything else it should know about how to talk to you
+            <textarea
+              name="custom_instructions"
+              rows={4}
+              maxLength={2000}
+              defaultValue={soul.custom_instructions}
+            />
+          </label>
+          <label>
+            Voice
+            <select name="voice" defaultValue={user.voice} key={voices.length}>
+              {voices.length === 0 && <option value={user.voice}>{user.voice}</option>}
+              {voices.map((voice) => (
+                <option key={voice.id} value={voice.id}>
+                  {voice.label}
+                </option>
+              ))}
+            </select>
+          </label>
+        </fieldset>
+        <button type="submit" className="primary" disabled={busy}>
+          Save
+        </button>
+        {status && (
+          <p className={status.kind === "error" ? "error" : "success"} role={status.kind === "error" ? "alert" : "status"}>
+            {status.text}
+          </p>
+        )}
+      </form>
+    </section>
+  );
+}

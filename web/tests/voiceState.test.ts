@@ -1,0 +1,49 @@
+import { ConnectionState } from "livekit-client";
+import { describe, expect, it } from "vitest";
+import { describeVoiceError, mediaFailureName, voiceUiState } from "../src/voice/state";
+
+describe("voiceUiState", () => {
+  it("is idle when not in a room, whatever the agent's last state", () => {
+    expect(voiceUiState(ConnectionState.Disconnected, "speaking")).toBe("idle");
+  });
+
+  it("is connecting while the room or the agent is not ready", () => {
+    expect(voiceUiState(ConnectionState.Connecting, "disconnected")).toBe("connecting");
+    expect(voiceUiState(ConnectionState.Reconnecting, "listening")).toBe("connecting");
+    expect(voiceUiState(ConnectionState.Connected, "connecting")).toBe("connecting");
+    expect(voiceUiState(ConnectionState.Connected, "initializing")).toBe("connecting");
+    expect(voiceUiState(ConnectionState.Connected, "pre-connect-buffering")).toBe("connecting");
+  });
+
+  it("follows the agent's lk.agent.state once connected", () => {
+    expect(voiceUiState(ConnectionState.Connected, "listening")).toBe("listening");
+    expect(voiceUiState(ConnectionState.Connected, "idle")).toBe("listening");
+    expect(voiceUiState(ConnectionState.Connected, "thinking")).toBe("thinking");
+    expect(voiceUiState(ConnectionState.Connected, "speaking")).toBe("speaking");
+  });
+});
+
+describe("describeVoiceError", () => {
+  it("explains a refused microphone and how to allow it", () => {
+    const denied = new DOMException("Permission denied", "NotAllowedError");
+    expect(describeVoiceError(denied)).toMatch(/Microphone access was refused.*site settings/);
+    expect(describeVoiceError({ name: mediaFailureName("PermissionDenied") })).toMatch(/refused/);
+  });
+
+  it("names the LiveKit URL and the setting when the server cannot be reached", () => {
+    const error = Object.assign(new Error("could not establish signal connection"), { name: "ConnectionError" });
+    const text = describeVoiceError(error, "ws://127.0.0.1:7880");
+    expect(text).toContain("ws://127.0.0.1:7880");
+    expect(text).toContain("BUTLER_LIVEKIT__URL");
+  });
+
+  it("tells a rejected token apart from an unreachable server", () => {
+    const error = Object.assign(new Error("unauthorized"), { name: "ConnectionError", reasonName: "NotAllowed" });
+    expect(describeVoiceError(error)).toMatch(/refused Butler's token/);
+  });
+
+  it("says something useful about an unknown failure", () => {
+    expect(describeVoiceError(new Error("boom"))).toBe("Voice could not start (boom).");
+    expect(describeVoiceError({ name: mediaFailureName("NotFound") })).toMatch(/No microphone/);
+  });
+});

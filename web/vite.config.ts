@@ -1,0 +1,55 @@
+/// <reference types="vitest/config" />
+import react from "@vitejs/plugin-react";
+import { defineConfig } from "vite";
+import { VitePWA } from "vite-plugin-pwa";
+
+// Paths the service worker must never answer from its cache: the API (and with it
+// every auth response), the health probes and the API's own documentation.
+const serverOnly = [/^\/api\//, /^\/healthz$/, /^\/readyz$/, /^\/docs/, /^\/openapi\.json$/];
+
+export default defineConfig({
+  plugins: [
+    react(),
+    VitePWA({
+      registerType: "autoUpdate",
+      injectRegister: false, // src/main.tsx registers it, so that tests can wait for it
+      includeAssets: ["favicon.svg", "icons/apple-touch-icon.png"],
+      manifest: {
+        name: "Butler",
+        short_name: "Butler",
+        description: "Your household's own AI butler: talk or type.",
+        id: "/",
+        start_url: "/",
+        scope: "/",
+        display: "standalone",
+        orientation: "portrait",
+        background_color: "#f7f5f0",
+        theme_color: "#1d3557",
+        icons: [
+          { src: "/icons/icon-192.png", sizes: "192x192", type: "image/png" },
+          { src: "/icons/icon-512.png", sizes: "512x512", type: "image/png" },
+          {
+            src: "/icons/icon-maskable-512.png",
+            sizes: "512x512",
+            type: "image/png",
+            purpose: "maskable",
+          },
+        ],
+      },
+      workbox: {
+        // Only the app shell is precached; nothing is cached at run time.
+        globPatterns: ["**/*.{js,css,html,svg,png,webmanifest}"],
+        navigateFallback: "/index.html",
+        navigateFallbackDenylist: serverOnly,
+        runtimeCaching: [],
+        cleanupOutdatedCaches: true,
+      },
+    }),
+  ],
+  server: {
+    // `npm run dev` beside `make run`: the API stays on its own port.
+    proxy: { "/api": "http://127.0.0.1:8000" },
+  },
+  build: { sourcemap: true, chunkSizeWarningLimit: 1500 },
+  test: { include: ["tests/**/*.test.ts"], environment: "node" },
+});
