@@ -7,7 +7,14 @@ STAMP  := $(VENV)/.installed
 ARGS   ?=
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup run test lint typecheck unit clean system-deps
+.PHONY: setup run test lint typecheck unit clean system-deps web web-test
+
+# The web app (web/): its npm packages, its API types (generated from the OpenAPI
+# document) and its build, each redone only when what it is made from changed.
+WEB_DEPS    := web/node_modules/.installed
+WEB_SOURCES := $(shell find web/src web/public -type f ! -name schema.d.ts 2>/dev/null) \
+               web/index.html web/vite.config.ts web/tsconfig.json
+API_SOURCES := $(shell find src/butler -name '*.py' 2>/dev/null)
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,19 +24,42 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)
 
-## Start Butler: embedded PostgreSQL, migrations, API on http://127.0.0.1:8000
-run: setup
+$(WEB_DEPS): web/package.json web/package-lock.json
+	cd web && npm ci --no-audit --no-fund
+	touch $@
+
+web/openapi.json: $(STAMP) $(API_SOURCES)
+	$(BIN)/butler openapi --out $@
+
+web/dist/index.html: $(WEB_DEPS) web/openapi.json $(WEB_SOURCES)
+	cd web && npm run build
+
+## Build the web app into web/dist (butler serve serves it at /).
+web: web/dist/index.html
+
+## Start Butler: embedded PostgreSQL, migrations, the API and the web app on http://127.0.0.1:8000
+run: setup web
 	$(BIN)/butler serve $(ARGS)
 
-## Everything CI runs: lint, format check, type check, the whole test suite.
-test: setup system-deps lint typecheck
+## Everything CI runs: lint, format check, type checks, the web app's unit tests, and the
+## whole Python suite (which includes the web app end to end in Chromium).
+test: setup system-deps web lint typecheck web-test
 	$(BIN)/pytest
 
-## Debian packages the tests need: espeak-ng generates the speech the voice tests hear.
+## The web app's unit tests (Vitest).
+web-test: $(WEB_DEPS)
+	cd web && npm test
+
+## Debian packages the tests need: espeak-ng generates the speech the voice tests hear;
+## chromium runs the web app's end-to-end tests.
 system-deps:
-	@command -v espeak-ng >/dev/null || { \
-	  echo "installing espeak-ng (Debian package) for the voice tests"; \
-	  $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq espeak-ng; }
+	@missing=""; \
+	command -v espeak-ng >/dev/null || missing="$$missing espeak-ng"; \
+	[ -x /usr/bin/chromium ] || missing="$$missing chromium"; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages for the tests:$$missing"; \
+	  $(SUDO) apt-get update -qq && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	fi
 
 lint: setup
 	$(BIN)/ruff check src tests bench
@@ -43,4 +73,4 @@ unit: setup
 	$(BIN)/pytest tests/unit
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache web/node_modules web/dist web/openapi.json

@@ -9,6 +9,7 @@ import threading
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
@@ -54,7 +55,11 @@ def make_settings(data_dir: Path, *, llm: dict[str, Any] | None = None, **auth: 
 
 
 def run(make: Callable[[asyncpg.Connection], Awaitable[T]], dsn: str) -> T:
-    """Run one coroutine against a fresh connection, from synchronous test code."""
+    """Run one coroutine against a fresh connection, from synchronous test code.
+
+    It runs in a thread of its own: Playwright's sync API keeps an event loop running
+    in the test's thread, where asyncio.run() is not allowed.
+    """
 
     async def main() -> T:
         conn = await asyncpg.connect(dsn)
@@ -64,7 +69,8 @@ def run(make: Callable[[asyncpg.Connection], Awaitable[T]], dsn: str) -> T:
         finally:
             await conn.close()
 
-    return asyncio.run(main())
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, main()).result()
 
 
 def free_port() -> int:

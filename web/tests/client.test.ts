@@ -108,6 +108,19 @@ describe("ApiClient token refresh", () => {
     await expect(none.restore()).resolves.toBeNull();
   });
 
+  it("skips the refresh call when the hint says no session was ever started", async () => {
+    let present = false;
+    const hint = { get: () => present, set: (value: boolean) => void (present = value) };
+    const { fetchFn, calls } = fakeFetch((url) => (url.endsWith("/login") ? session("t") : unauthorized()));
+    const client = new ApiClient("", fetchFn, hint);
+    await expect(client.restore()).resolves.toBeNull();
+    expect(calls).toHaveLength(0);
+    await client.login("ann", "pw");
+    expect(present).toBe(true);
+    await client.logout();
+    expect(present).toBe(false);
+  });
+
   it("turns a network failure into a NetworkError that says what happened", async () => {
     const client = new ApiClient("", (async () => {
       throw new TypeError("Failed to fetch");

@@ -8,9 +8,8 @@ import time
 from collections.abc import AsyncGenerator, AsyncIterator
 from typing import Any
 
-from typing_extensions import TypedDict
-
 from fastapi.responses import StreamingResponse
+from typing_extensions import TypedDict
 
 from butler.agent.events import (
     AgentEvent,
@@ -69,7 +68,10 @@ def encode(event: AgentEvent) -> bytes:
     if isinstance(event, TextDelta):
         name, data = "text_delta", TextDeltaData(text=event.text)
     elif isinstance(event, ToolStarted):
-        name, data = "tool_started", ToolStartedData(id=event.id, name=event.name, label=event.label)
+        name, data = (
+            "tool_started",
+            ToolStartedData(id=event.id, name=event.name, label=event.label),
+        )
     elif isinstance(event, ToolFinished):
         name, data = "tool_finished", ToolFinishedData(id=event.id, name=event.name, ok=event.ok)
     elif isinstance(event, TurnFinished):

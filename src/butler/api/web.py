@@ -9,10 +9,11 @@ which keep their JSON 404.
 from __future__ import annotations
 
 import logging
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
-from fastapi import FastAPI, HTTPException
+from fastapi import FastAPI
 from fastapi.responses import HTMLResponse
+from starlette.exceptions import HTTPException
 from starlette.responses import Response
 from starlette.routing import Match, Mount
 from starlette.staticfiles import StaticFiles
@@ -52,12 +53,11 @@ class WebApp(StaticFiles):
         try:
             response = await super().get_response(path, scope)
         except HTTPException as exc:
-            if exc.status_code != 404 or "." in path.rsplit("/", 1)[-1]:
+            if exc.status_code != 404 or PurePosixPath(path).suffix:
                 raise  # a missing asset stays a 404: the shell is not a JavaScript file
             response = await super().get_response("index.html", scope)
             path = "index.html"
-        name = path.rsplit("/", 1)[-1] or "index.html"
-        if name in _REVALIDATE or path in ("", "."):
+        if PurePosixPath(path).name in _REVALIDATE:
             response.headers["Cache-Control"] = "no-cache"
         elif path.startswith("assets/"):
             response.headers["Cache-Control"] = "public, max-age=31536000, immutable"

@@ -8,6 +8,27 @@ import type { ChatEvent, ErrorBody, SessionResponse, StreamEvents, User } from "
 
 type Fetch = typeof fetch;
 
+/**
+ * Where the client notes that a refresh cookie probably exists. It holds no secret:
+ * it only spares a signed-out visitor a refresh call that can only fail with a 401.
+ */
+export interface SessionHint {
+  get(): boolean;
+  set(present: boolean): void;
+}
+
+const HINT_KEY = "butler.signed-in";
+
+export const browserHint: SessionHint = {
+  get: () => globalThis.localStorage?.getItem(HINT_KEY) === "1",
+  set: (present) => {
+    if (present) globalThis.localStorage?.setItem(HINT_KEY, "1");
+    else globalThis.localStorage?.removeItem(HINT_KEY);
+  },
+};
+
+const alwaysTry: SessionHint = { get: () => true, set: () => {} };
+
 export class ApiError extends Error {
   constructor(
     readonly status: number,
@@ -57,6 +78,7 @@ export class ApiClient {
   constructor(
     private readonly baseUrl = "",
     fetchFn?: Fetch,
+    private readonly hint: SessionHint = alwaysTry,
   ) {
     this.fetchFn = fetchFn ?? ((input, init) => fetch(input, init));
   }
@@ -66,8 +88,8 @@ export class ApiClient {
   }
 
   /** Resume the session kept by the refresh cookie, if there is one. */
-  restore(): Promise<User | null> {
-    return this.refresh();
+  async restore(): Promise<User | null> {
+    return this.hint.get() ? this.refresh() : null;
   }
 
   async login(username: string, password: string): Promise<User> {
@@ -88,6 +110,7 @@ export class ApiClient {
       await this.raw("/api/auth/logout", { method: "POST" });
     } finally {
       this.accessToken = null;
+      this.hint.set(false);
     }
   }
 
@@ -128,8 +151,12 @@ export class ApiClient {
   private async startSession(path: string, body: unknown): Promise<User> {
     const response = await this.raw(path, withJsonHeaders({ method: "POST", body: JSON.stringify(body) }));
     if (!response.ok) throw await errorFrom(response);
-    const session = (await response.json()) as SessionResponse;
+    return this.accept((await response.json()) as SessionResponse);
+  }
+
+  private accept(session: SessionResponse): User {
     this.accessToken = session.access_token;
+    this.hint.set(true);
     return session.user;
   }
 
@@ -140,11 +167,10 @@ export class ApiClient {
         const response = await this.raw("/api/auth/refresh", { method: "POST" });
         if (!response.ok) {
           this.accessToken = null;
+          this.hint.set(false);
           return null;
         }
-        const session = (await response.json()) as SessionResponse;
-        this.accessToken = session.access_token;
-        return session.user;
+        return this.accept((await response.json()) as SessionResponse);
       } finally {
         this.refreshing = null;
       }
@@ -186,4 +212,4 @@ function withJsonHeaders(init: RequestInit): RequestInit {
   return { ...init, headers };
 }
 
-export const api = new ApiClient();
+export const api = new ApiClient("", undefined, browserHint);

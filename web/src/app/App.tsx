@@ -93,9 +93,6 @@ export function App() {
             </a>
           ))}
         </nav>
-        <button type="button" className="quiet" onClick={signOut}>
-          Sign out
-        </button>
       </header>
       <main className="screen" id="main">
         {screen === "chat" && <ChatView user={user} />}
@@ -105,7 +102,11 @@ export function App() {
           </Suspense>
         )}
         {screen === "settings" && (
-          <SettingsView user={user} onSaved={(saved) => setBoot({ phase: "ready", user: saved })} />
+          <SettingsView
+            user={user}
+            onSaved={(saved) => setBoot({ phase: "ready", user: saved })}
+            onSignOut={signOut}
+          />
         )}
       </main>
     </div>

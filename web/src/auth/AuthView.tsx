@@ -27,6 +27,8 @@ export function AuthView({ onSignedIn }: { onSignedIn: (user: User) => void }) {
               display_name: field("display_name") || field("username"),
               password: String(form.get("password") ?? ""),
             });
+      // The invite is spent: keep it out of the address bar, history and the next sign-in.
+      if (window.location.search) window.history.replaceState(null, "", window.location.pathname);
       onSignedIn(user);
     } catch (caught) {
       setError(caught instanceof Error ? caught.message : String(caught));

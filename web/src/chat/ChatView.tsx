@@ -11,7 +11,11 @@ function Message({ item, butlerName }: { item: ChatItem; butlerName: string }) {
       {item.channel === "voice" && <span className="tag">voice</span>}
       {item.tools.map((tool) => (
         <p key={tool.id} className={`tool ${tool.state}`} role="status">
-          {tool.state === "running" ? `${tool.label}…` : tool.state === "failed" ? `${tool.label}: failed` : tool.label}
+          {tool.state === "running"
+            ? `${tool.label}…`
+            : tool.state === "failed"
+              ? `${tool.label}: that did not work`
+              : `${tool.label}: done`}
         </p>
       ))}
       {item.role === "assistant" ? <Markdown text={item.text} /> : <p className="plain">{item.text}</p>}

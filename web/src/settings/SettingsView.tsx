@@ -43,7 +43,15 @@ function timezones(current: string): string[] {
   return known.includes(current) ? known : [current, ...known];
 }
 
-export function SettingsView({ user, onSaved }: { user: User; onSaved: (user: User) => void }) {
+export function SettingsView({
+  user,
+  onSaved,
+  onSignOut,
+}: {
+  user: User;
+  onSaved: (user: User) => void;
+  onSignOut: () => void;
+}) {
   const [voices, setVoices] = useState<VoiceOption[]>([]);
   const [status, setStatus] = useState<{ kind: "saved" | "error"; text: string } | null>(null);
   const [busy, setBusy] = useState(false);
@@ -144,6 +152,14 @@ export function SettingsView({ user, onSaved }: { user: User; onSaved: (user: Us
           </p>
         )}
       </form>
+      <div className="account">
+        <p>
+          Signed in as <strong>{user.username}</strong>.
+        </p>
+        <button type="button" onClick={onSignOut}>
+          Sign out
+        </button>
+      </div>
     </section>
   );
 }

@@ -1,0 +1,129 @@
+"""The web app in Debian's Chromium (driven by Playwright) against a real `butler serve`
+stack: embedded PostgreSQL, the built app at /, Claude's wire format on 127.0.0.1, and a
+LiveKit URL where nothing answers."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import (
+    Browser,
+    BrowserContext,
+    ConsoleMessage,
+    Page,
+    Playwright,
+    sync_playwright,
+)
+
+from butler.api.web import SOURCE_TREE_WEB_DIR
+from butler.config import LiveKitSettings
+from tests.fakes.tools import TEST_TOOLS
+from tests.fakes.wire import AnthropicWire
+from tests.support import LIVEKIT_KEY, LIVEKIT_SECRET, free_port, live_server, make_settings
+
+CHROMIUM = Path("/usr/bin/chromium")
+SCREENSHOTS = Path(__file__).parents[2] / "docs" / "screenshots"
+PHONE = {"width": 390, "height": 844}
+DESKTOP = {"width": 1280, "height": 800}
+# Without these, Chromium keeps trying to reach Google's services from a closed network.
+_QUIET = [
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+# A fake microphone that is always allowed: the voice screen's own checks run for real.
+_FAKE_MEDIA = ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"]
+
+
+@pytest.fixture(scope="session")
+def livekit_url() -> str:
+    return f"ws://127.0.0.1:{free_port()}"  # nothing listens here
+
+
+@pytest.fixture(scope="session")
+def web_url(
+    dsn: str,
+    anthropic_wire: AnthropicWire,
+    livekit_url: str,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[str]:
+    if not (SOURCE_TREE_WEB_DIR / "index.html").is_file():
+        pytest.fail("the web app is not built: run `make web` (make test does it first)")
+    settings = make_settings(
+        tmp_path_factory.mktemp("web"),
+        llm={
+            "provider": "anthropic",
+            "api_key": "sk-ant-test",
+            "base_url": anthropic_wire.base_url,
+            "timeout_seconds": 5.0,
+        },
+    )
+    settings = settings.model_copy(
+        update={
+            "livekit": LiveKitSettings(
+                url=livekit_url, api_key=LIVEKIT_KEY, api_secret=LIVEKIT_SECRET
+            )
+        }
+    )
+    with live_server(settings, dsn, extra_tools=TEST_TOOLS) as url:
+        yield url
+
+
+LAUNCH: dict[str, Any] = {
+    "executable_path": str(CHROMIUM),
+    "headless": True,
+    "args": [*_QUIET, *_FAKE_MEDIA],
+}
+
+
+@pytest.fixture(scope="session")
+def playwright() -> Iterator[Playwright]:
+    if not CHROMIUM.exists():
+        pytest.fail("Debian's chromium is missing: `make system-deps` installs it")
+    with sync_playwright() as driver:
+        yield driver
+
+
+@pytest.fixture(scope="session")
+def browser(playwright: Playwright) -> Iterator[Browser]:
+    launched = playwright.chromium.launch(**LAUNCH)
+    yield launched
+    launched.close()
+
+
+class ConsoleLog:
+    """Every console error and uncaught exception of a page."""
+
+    def __init__(self, page: Page) -> None:
+        self.errors: list[str] = []
+        page.on("console", self._console)
+        page.on("pageerror", lambda error: self.errors.append(f"uncaught: {error}"))
+
+    def _console(self, message: ConsoleMessage) -> None:
+        if message.type == "error":
+            where = message.location.get("url", "")
+            self.errors.append(f"{message.text} [{where}]" if where else message.text)
+
+
+@pytest.fixture
+def context(web_url: str, browser: Browser) -> Iterator[BrowserContext]:
+    ctx = browser.new_context(base_url=web_url, viewport=DESKTOP)
+    ctx.set_default_timeout(10_000)
+    yield ctx
+    ctx.close()
+
+
+@pytest.fixture
+def page(context: BrowserContext) -> Page:
+    return context.new_page()
+
+
+@pytest.fixture
+def console(page: Page) -> ConsoleLog:
+    return ConsoleLog(page)
