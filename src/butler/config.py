@@ -84,6 +84,26 @@ class AgentSettings(BaseModel):
     keepalive_seconds: float = Field(default=15, gt=0, le=300)
 
 
+class MemorySettings(BaseModel):
+    # Embeddings: "local" runs all-MiniLM-L6-v2 (int8 ONNX) in-process; "openai" calls
+    # any OpenAI-compatible /v1/embeddings server; "none" leaves recall to full-text search.
+    embedding_provider: Literal["local", "openai", "none"] = "local"
+    embedding_model: str = "all-MiniLM-L6-v2"  # the server's model id for "openai"
+    embedding_base_url: str | None = None
+    embedding_api_key: SecretStr | None = None
+    embedding_dimensions: int = Field(default=384, ge=8, le=2000)  # pgvector HNSW limit
+    # A turn waits this long for its query embedding, then recalls by full text alone.
+    embedding_timeout_ms: int = Field(default=60, ge=1, le=5000)
+    context_facts: int = Field(default=8, ge=0, le=50)
+    context_token_budget: int = Field(default=400, ge=0, le=4000)
+    dedupe_similarity: float = Field(default=0.9, gt=0, le=1)
+    history_retention_days: float = Field(default=365, gt=0)
+    retention_interval_hours: float = Field(default=6, gt=0, le=24 * 7)
+    learning: bool = True
+    learning_model: str = "claude-haiku-4-5"  # a cheap model of the configured provider
+    learning_daily_cap: int = Field(default=40, ge=0, le=10_000)
+
+
 class STTSettings(BaseModel):
     provider: Literal["groq", "local", "openai"] = "groq"
     model: str = "whisper-large-v3-turbo"  # groq/openai model; local uses tiny.en
@@ -130,6 +150,7 @@ class Settings(BaseSettings):
     server: ServerSettings = ServerSettings()
     llm: LLMSettings = LLMSettings()
     agent: AgentSettings = AgentSettings()
+    memory: MemorySettings = MemorySettings()
     api_url: str = "http://127.0.0.1:8000"  # where the voice worker finds the Butler API
     stt: STTSettings = STTSettings()
     tts: TTSSettings = TTSSettings()

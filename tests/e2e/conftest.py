@@ -82,15 +82,17 @@ LAUNCH: dict[str, Any] = {
 }
 
 
-@pytest.fixture(scope="session")
-def playwright() -> Iterator[Playwright]:
+# Playwright's sync API keeps an event loop running in the test thread while it is open,
+# and no other test may call asyncio.run() then: it lives for one module at a time.
+@pytest.fixture(scope="module")
+def playwright(web_url: str) -> Iterator[Playwright]:
     if not CHROMIUM.exists():
         pytest.fail("Debian's chromium is missing: `make system-deps` installs it")
     with sync_playwright() as driver:
         yield driver
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(playwright: Playwright) -> Iterator[Browser]:
     launched = playwright.chromium.launch(**LAUNCH)
     yield launched

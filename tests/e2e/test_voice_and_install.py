@@ -41,7 +41,7 @@ def _png_size(data: bytes) -> tuple[int, int]:
     return width, height
 
 
-def test_the_app_is_installable(playwright: Playwright, web_url: str, tmp_path: Path):
+def test_the_app_is_installable(web_url: str, playwright: Playwright, tmp_path: Path):
     # A persistent profile: Chromium never offers to install from an incognito one.
     context = playwright.chromium.launch_persistent_context(
         tmp_path / "profile", base_url=web_url, **LAUNCH

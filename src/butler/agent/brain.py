@@ -107,15 +107,21 @@ class Brain:
         return self.provider is not None
 
     async def _context(self, request: TurnRequest) -> tuple[list[llm.Message], list[str]]:
-        async with connection(self.pool) as conn:
-            entries = await history.recent(
-                conn,
-                request.user.id,
-                window=self.settings.history_window,
-                limit=self.settings.history_max_messages,
-            )
-            facts = await self.facts.relevant(conn, request.user.id, request.text)
-        return history_messages(entries), facts
+        # Facts (query embedding, then recall) load beside the history, each on its own
+        # connection, so the slower of the two sets the wait, not their sum.
+        facts = asyncio.create_task(self.facts.relevant(self.pool, request.user.id, request.text))
+        try:
+            async with connection(self.pool) as conn:
+                entries = await history.recent(
+                    conn,
+                    request.user.id,
+                    window=self.settings.history_window,
+                    limit=self.settings.history_max_messages,
+                )
+        except BaseException:
+            facts.cancel()
+            raise
+        return history_messages(entries), await facts
 
     async def run(self, request: TurnRequest) -> AsyncGenerator[AgentEvent]:
         """Stream one turn. Failures end the stream with a TurnFailed event."""

@@ -1,23 +1,190 @@
-"""The hook through which long-term facts reach a turn's context.
+"""Recall: which of a person's facts matter for a message.
 
-The memory issue supplies a real FactSource (hybrid pgvector + full-text recall); until
-then a turn gets no facts.
+Hybrid search: the nearest facts by embedding (pgvector HNSW, cosine) and the best
+full-text matches (PostgreSQL tsvector), merged by reciprocal rank fusion. Either half
+works alone, so recall still works with embeddings off, or when a query embedding is
+late. A turn's context is the most relevant facts, then the person's most certain ones,
+within a count and a rough token budget.
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import re
 import uuid
-from typing import Protocol
+from dataclasses import dataclass
+from typing import Any, Protocol
 
 import asyncpg
 
+from butler.config import MemorySettings
+from butler.db.pool import connection
+from butler.memory.facts import _COLUMNS, Fact, FactStore, _fact
+
+log = logging.getLogger(__name__)
+
+RRF_K = 60  # the usual constant: ranks 1 and 2 differ little, rank 1 and 50 a lot
+CANDIDATES = 40  # from each half before fusion
+# Beyond this cosine distance a "nearest" fact is unrelated (MiniLM: unrelated pairs
+# sit around 0.9-1.0, paraphrases below 0.6).
+MAX_DISTANCE = 0.8
+
 
 class FactSource(Protocol):
-    async def relevant(
-        self, conn: asyncpg.Connection, user_id: uuid.UUID, query: str
-    ) -> list[str]: ...
+    async def relevant(self, pool: asyncpg.Pool, user_id: uuid.UUID, query: str) -> list[str]: ...
 
 
 class NoFacts:
-    async def relevant(self, conn: asyncpg.Connection, user_id: uuid.UUID, query: str) -> list[str]:
+    async def relevant(self, pool: asyncpg.Pool, user_id: uuid.UUID, query: str) -> list[str]:
         return []
+
+
+@dataclass(frozen=True)
+class ScoredFact:
+    fact: Fact
+    score: float
+
+
+def text_query(text: str) -> str | None:
+    """An OR of the message's words for to_tsquery('english', ...): any shared word counts.
+
+    Only word characters go in, so nothing a person types can break the query syntax.
+    """
+    words = re.findall(r"\w+", text.lower())[:32]
+    return " | ".join(dict.fromkeys(words)) or None
+
+
+_LIVE = "(expires_at IS NULL OR expires_at > now())"
+_HALVES = {
+    "semantic": f"""
+        SELECT id, row_number() OVER (ORDER BY distance) AS rank FROM (
+            SELECT id, embedding <=> {{vector}}::vector AS distance FROM butler.user_facts
+            WHERE user_id = $1 AND embedding_model = {{model}} AND {_LIVE}
+            ORDER BY embedding <=> {{vector}}::vector LIMIT {CANDIDATES}
+        ) nearest WHERE distance <= {MAX_DISTANCE}""",
+    "lexical": f"""
+        SELECT id, row_number() OVER (ORDER BY score DESC) AS rank FROM (
+            SELECT id, ts_rank_cd(fact_tsv, q) AS score
+            FROM butler.user_facts, to_tsquery('english', {{words}}) q
+            WHERE user_id = $1 AND fact_tsv @@ q AND {_LIVE}
+            ORDER BY score DESC LIMIT {CANDIDATES}
+        ) matched""",
+}
+
+
+def _fused_sql(halves: tuple[str, ...]) -> str:
+    """The fusion query over the chosen halves; parameters are numbered in call order:
+    $1 user, then the vector and the model id (semantic), the words (lexical), limit, offset."""
+    numbers: dict[str, str] = {}
+    for name in ("vector", "model") if "semantic" in halves else ():
+        numbers[name] = f"${len(numbers) + 2}"
+    if "lexical" in halves:
+        numbers["words"] = f"${len(numbers) + 2}"
+    limit, offset = f"${len(numbers) + 2}", f"${len(numbers) + 3}"
+    ctes = ", ".join(f"{h} AS ({_HALVES[h].format(**numbers)})" for h in halves)
+    score = " + ".join(f"coalesce(1.0 / ({RRF_K} + {h}.rank), 0)" for h in halves)
+    joins = " ".join(f"LEFT JOIN {h} ON {h}.id = f.id" for h in halves)
+    either = " OR ".join(f"{h}.id IS NOT NULL" for h in halves)
+    columns = ", ".join("f." + c.strip() for c in _COLUMNS.split(","))
+    return f"""WITH {ctes}
+        SELECT {columns}, {score} AS score
+        FROM butler.user_facts f {joins}
+        WHERE f.user_id = $1 AND ({either})
+        ORDER BY score DESC, f.confidence DESC, f.updated_at DESC
+        LIMIT {limit} OFFSET {offset}"""
+
+
+_QUERIES: dict[tuple[str, ...], str] = {
+    halves: _fused_sql(halves) for halves in (("semantic", "lexical"), ("semantic",), ("lexical",))
+}
+
+
+class HybridRecall:
+    """The FactSource the brain uses, and the search behind the memory API and tools."""
+
+    def __init__(self, store: FactStore, settings: MemorySettings) -> None:
+        self.store = store
+        self.settings = settings
+
+    async def query_vector(self, query: str) -> str | None:
+        """The query's embedding, or None when embeddings are off, failing or too slow."""
+        if self.store.embedder is None:
+            return None
+        try:
+            return await asyncio.wait_for(
+                self.store.embed(query), self.settings.embedding_timeout_ms / 1000
+            )
+        except TimeoutError:
+            log.info(
+                "query embedding took over %d ms: full-text recall only",
+                self.settings.embedding_timeout_ms,
+            )
+        except Exception as exc:  # an embedding server being down must not cost the turn
+            log.warning("query embedding failed (%s): full-text recall only", exc)
+        return None
+
+    async def search(
+        self,
+        conn: asyncpg.Connection,
+        user_id: uuid.UUID,
+        query: str,
+        *,
+        limit: int,
+        offset: int = 0,
+        vector: str | None = None,
+        semantic: bool = True,
+        lexical: bool = True,
+    ) -> list[ScoredFact]:
+        words = text_query(query) if lexical else None
+        halves: list[str] = []
+        params: list[Any] = [user_id]
+        if semantic and vector is not None:
+            halves.append("semantic")
+            params += [vector, self.store.model_id]
+        if words is not None:
+            halves.append("lexical")
+            params.append(words)
+        if not halves:
+            return []
+        rows = await conn.fetch(_QUERIES[tuple(halves)], *params, limit, offset)
+        return [ScoredFact(_fact(r), float(r["score"])) for r in rows]
+
+    async def relevant(self, pool: asyncpg.Pool, user_id: uuid.UUID, query: str) -> list[str]:
+        """A turn's facts: the most relevant, then the most certain, within the budgets."""
+        if self.settings.context_facts == 0:
+            return []
+        # The embedding runs before a connection is taken, so it costs no pool time; the
+        # brain loads history on another connection meanwhile.
+        vector = await self.query_vector(query)
+        async with connection(pool) as conn:
+            found = await self.search(
+                conn, user_id, query, limit=self.settings.context_facts, vector=vector
+            )
+            steady = await conn.fetch(
+                """SELECT id, fact FROM butler.user_facts WHERE user_id = $1
+                   ORDER BY confidence DESC, updated_at DESC LIMIT $2""",
+                user_id,
+                self.settings.context_facts,
+            )
+        return _within_budget(
+            [(s.fact.id, s.fact.fact) for s in found] + [(r["id"], r["fact"]) for r in steady],
+            self.settings.context_facts,
+            self.settings.context_token_budget,
+        )
+
+
+def _within_budget(candidates: list[tuple[Any, str]], count: int, tokens: int) -> list[str]:
+    chosen: list[str] = []
+    seen: set[Any] = set()
+    spent = 0
+    for fact_id, text in candidates:
+        cost = len(text) // 4 + 2  # about four characters a token, plus the list marker
+        if fact_id in seen or spent + cost > tokens:
+            continue
+        seen.add(fact_id)
+        chosen.append(text)
+        spent += cost
+        if len(chosen) == count:
+            break
+    return chosen
