@@ -22,7 +22,14 @@ import uvicorn
 
 from butler.api.server import uvicorn_config
 from butler.auth import invites
-from butler.config import AgentSettings, AuthSettings, LiveKitSettings, LLMSettings, Settings
+from butler.config import (
+    AgentSettings,
+    AuthSettings,
+    LiveKitSettings,
+    LLMSettings,
+    MemorySettings,
+    Settings,
+)
 from butler.db.pool import init_connection
 from butler.tools.base import Tool
 from butler.users.models import Role
@@ -35,7 +42,15 @@ LIVEKIT_SECRET = "test-livekit-secret-" + "y" * 40
 PASSWORD = "correct horse battery staple"
 
 
-def make_settings(data_dir: Path, *, llm: dict[str, Any] | None = None, **auth: Any) -> Settings:
+def make_settings(
+    data_dir: Path,
+    *,
+    llm: dict[str, Any] | None = None,
+    memory: dict[str, Any] | None = None,
+    **auth: Any,
+) -> Settings:
+    """Test settings. Learning is off unless `memory` turns it on: its background model
+    calls would otherwise take replies scripted for the test's own turns."""
     auth_values: dict[str, Any] = {
         "jwt_secret": JWT_SECRET,
         "rate_limit_per_ip": 100_000,
@@ -51,6 +66,7 @@ def make_settings(data_dir: Path, *, llm: dict[str, Any] | None = None, **auth: 
         ),
         llm=LLMSettings(**(llm or {})),
         agent=AgentSettings(keepalive_seconds=0.5),
+        memory=MemorySettings(**{"learning": False, **(memory or {})}),
     )
 
 

@@ -1,4 +1,4 @@
-"""The `butler` command: serve | migrate | invite | doctor | voice | talk | openapi.
+"""The `butler` command: serve | migrate | invite | doctor | voice | talk | memory | openapi.
 
 The CLI is an entry point: it builds Settings, resolves secrets and hands plain values
 down. Errors print one line saying what to fix, never a traceback.
@@ -60,6 +60,16 @@ def _parser() -> argparse.ArgumentParser:
     )
 
     commands.add_parser("doctor", help="check configuration and database, and say what to fix")
+
+    memory = commands.add_parser("memory", help="long-term memory maintenance")
+    memory_commands = memory.add_subparsers(dest="memory_command", required=True, metavar="ACTION")
+    reembed = memory_commands.add_parser(
+        "reembed",
+        help="embed facts again with the configured model (after changing model or dimensions)",
+    )
+    reembed.add_argument(
+        "--all", action="store_true", help="every fact, not only those from another model"
+    )
 
     openapi = commands.add_parser(
         "openapi", help="write the API's OpenAPI document (the web app's types come from it)"
@@ -151,6 +161,35 @@ def _run_voice(settings: Settings) -> int:
     return 0
 
 
+def _run_reembed(settings: Settings, everything: bool) -> int:
+    from butler.db import migrate
+    from butler.db.runtime import open_database
+    from butler.memory.embeddings import build_embedder
+    from butler.memory.reembed import progress_bar, reembed
+
+    embedder = build_embedder(settings.memory)
+    if embedder is None:
+        print(
+            "butler: embeddings are off (BUTLER_MEMORY__EMBEDDING_PROVIDER=none); "
+            "there is nothing to re-embed",
+            file=sys.stderr,
+        )
+        return 2
+
+    async def run(dsn: str) -> int:
+        conn = await connect(dsn)
+        try:
+            return await reembed(conn, embedder, everything=everything, progress=progress_bar())
+        finally:
+            await conn.close()
+
+    with open_database(settings.data_dir, _database_url(settings)) as dsn:
+        migrate.upgrade(dsn)
+        count = asyncio.run(run(dsn))
+    print(f"Re-embedded {count} fact(s) with {embedder.model_id}.")
+    return 0
+
+
 def _run_openapi(settings: Settings, out: Path | None) -> int:
     from butler.api.app import openapi_document
 
@@ -208,6 +247,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _run_invite(settings, args.admin, args.expires)
         if args.command == "voice":
             return _run_voice(settings)
+        if args.command == "memory":
+            return _run_reembed(settings, args.all)
         if args.command == "talk":
             from butler.talk import run_talk
 

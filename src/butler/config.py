@@ -100,7 +100,9 @@ class MemorySettings(BaseModel):
     history_retention_days: float = Field(default=365, gt=0)
     retention_interval_hours: float = Field(default=6, gt=0, le=24 * 7)
     learning: bool = True
-    learning_model: str = "claude-haiku-4-5"  # a cheap model of the configured provider
+    # A cheap model of the configured provider; unset: claude-haiku-4-5 for Anthropic, the
+    # chat model for an OpenAI-compatible server.
+    learning_model: str | None = None
     learning_daily_cap: int = Field(default=40, ge=0, le=10_000)
 
 

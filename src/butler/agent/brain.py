@@ -29,6 +29,7 @@ from butler.agent.events import (
 from butler.db.pool import connection
 from butler.llm import base as llm
 from butler.memory import history
+from butler.memory.learning import Learner
 from butler.memory.recall import FactSource, NoFacts
 from butler.tools import audit
 from butler.tools.base import Channel, ToolContext
@@ -93,6 +94,7 @@ class Brain:
         settings: BrainSettings,
         *,
         facts: FactSource | None = None,
+        learner: Learner | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.pool = pool
@@ -100,6 +102,7 @@ class Brain:
         self.tools = tools
         self.settings = settings
         self.facts = facts or NoFacts()
+        self.learner = learner
         self.clock = clock
 
     @property
@@ -202,6 +205,8 @@ class Brain:
         message_id = None
         if not request.temporary:
             message_id = await self._save(request, reply_text, tool_names)
+            if self.learner is not None:
+                self.learner.after_turn(user.id, request.text, reply_text)
         yield TurnFinished(message_id, reply_text, ctx.end_requested)
 
     async def _run_tools(

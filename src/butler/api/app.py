@@ -13,10 +13,12 @@ from fastapi import FastAPI
 from pydantic import SecretStr, TypeAdapter
 
 from butler.agent.brain import Brain, BrainSettings
+from butler.agent.memory_tools import memory_tools
 from butler.api.body_limit import BodyLimitMiddleware
 from butler.api.deps import CookiePolicy, LiveKitConfig, Services
 from butler.api.errors import install_error_handlers
 from butler.api.routes import admin, auth, chat, health, users, voice
+from butler.api.routes import memory as memory_routes
 from butler.api.sse import ChatStreamEvents
 from butler.api.web import NoStoreApi, mount_web_app
 from butler.auth.accounts import Accounts, AuthPolicy
@@ -24,7 +26,9 @@ from butler.auth.tokens import TokenService
 from butler.config import Settings
 from butler.db.pool import create_pool
 from butler.errors import ConfigError
+from butler.llm.base import LLMProvider
 from butler.llm.factory import build_provider
+from butler.memory.service import Memory, open_memory
 from butler.tools.base import Tool
 from butler.tools.builtin import BUILTIN_TOOLS
 from butler.tools.registry import ToolRegistry
@@ -38,32 +42,46 @@ def _secret(value: SecretStr | None, name: str) -> str:
     return value.get_secret_value()
 
 
+def learning_llm(settings: Settings) -> LLMProvider | None:
+    """The cheap model that extracts facts after a turn, or None when there is no LLM."""
+    model = settings.memory.learning_model or (
+        "claude-haiku-4-5" if settings.llm.provider == "anthropic" else settings.llm.model
+    )
+    provider, _ = build_provider(settings.llm.model_copy(update={"model": model}))
+    return provider
+
+
 def build_brain(
-    settings: Settings, pool: asyncpg.Pool, extra_tools: Sequence[Tool] = ()
+    settings: Settings, pool: asyncpg.Pool, memory: Memory, extra_tools: Sequence[Tool] = ()
 ) -> tuple[Brain, str]:
     provider, status = build_provider(settings.llm)
     if provider is None:
         log.warning("%s Chat answers 503 until then.", status)
     else:
         log.info("LLM: %s", status)
+    tools = (
+        *BUILTIN_TOOLS,
+        *memory_tools(pool, memory.store, memory.recall),
+        *extra_tools,
+    )
     brain = Brain(
         pool,
         provider,
-        ToolRegistry(
-            (*BUILTIN_TOOLS, *extra_tools), timeout_seconds=settings.agent.tool_timeout_seconds
-        ),
+        ToolRegistry(tools, timeout_seconds=settings.agent.tool_timeout_seconds),
         BrainSettings(
             history_window=timedelta(days=settings.agent.history_days),
             history_max_messages=settings.agent.history_max_messages,
             max_tool_rounds=settings.agent.max_tool_rounds,
             max_tokens=settings.llm.max_tokens,
         ),
+        facts=memory.recall,
+        learner=memory.learner,
     )
     return brain, status
 
 
 def build_services(
-    settings: Settings, pool: asyncpg.Pool, extra_tools: Sequence[Tool] = ()
+    settings: Settings, pool: asyncpg.Pool, memory: Memory, extra_tools: Sequence[Tool] = ()
 ) -> Services:
     auth_cfg = settings.auth
     tokens = TokenService(
@@ -79,7 +97,7 @@ def build_services(
         rate_limit_per_username=auth_cfg.rate_limit_per_username,
     )
     lk = settings.livekit
-    brain, llm_status = build_brain(settings, pool, extra_tools)
+    brain, llm_status = build_brain(settings, pool, memory, extra_tools)
     return Services(
         pool=pool,
         brain=brain,
@@ -95,6 +113,7 @@ def build_services(
             token_ttl_seconds=lk.token_ttl_seconds,
         ),
         cookie=CookiePolicy(secure=settings.cookie_secure),
+        memory=memory,
     )
 
 
@@ -107,13 +126,18 @@ def create_app(settings: Settings, dsn: str, *, extra_tools: Sequence[Tool] = ()
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         pool = await create_pool(dsn, max_size=settings.database_pool_size)
-        services = build_services(settings, pool, extra_tools)
+        learner_llm = learning_llm(settings) if settings.memory.learning else None
+        memory = await open_memory(pool, settings.memory, learner_llm)
+        services = build_services(settings, pool, memory, extra_tools)
         app.state.services = services
+        memory.start()
         try:
             yield
         finally:
-            if services.brain.provider is not None:
-                await services.brain.provider.aclose()
+            await memory.aclose()
+            for provider in (services.brain.provider, learner_llm):
+                if provider is not None:
+                    await provider.aclose()
             await pool.close()
 
     app = FastAPI(title="Butler API", version="0.1.0", lifespan=lifespan)
@@ -127,6 +151,7 @@ def create_app(settings: Settings, dsn: str, *, extra_tools: Sequence[Tool] = ()
         admin.router,
         chat.router,
         voice.router,
+        memory_routes.router,
     ):
         app.include_router(router)
     _publish_stream_events(app)

@@ -15,6 +15,7 @@ from butler.auth.accounts import Accounts
 from butler.auth.tokens import TokenService, VoiceSession
 from butler.db.pool import connection
 from butler.errors import Forbidden, NotAuthenticated
+from butler.memory.service import Memory
 from butler.users import repository as users
 from butler.users.models import User
 
@@ -47,6 +48,7 @@ class Services:
     accounts: Accounts
     livekit: LiveKitConfig
     cookie: CookiePolicy
+    memory: Memory
 
 
 def get_services(request: Request) -> Services:

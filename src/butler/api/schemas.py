@@ -212,3 +212,38 @@ class VoiceTurnMetrics(Strict):
 def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI entries saying that these statuses answer with an ErrorResponse."""
     return {status: {"model": ErrorResponse} for status in statuses}
+
+
+class FactOut(BaseModel):
+    id: uuid.UUID
+    fact: str
+    category: str
+    confidence: float
+    source: str = Field(description="user (told or added), or learned (from a conversation)")
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, fact: object) -> Self:
+        return cls.model_validate(fact, from_attributes=True)
+
+
+class FactPage(BaseModel):
+    facts: list[FactOut]
+    next_offset: int | None = Field(description="Pass as ?offset= for the next page.")
+
+
+class FactCreate(Strict):
+    fact: str = Field(min_length=1, max_length=500, pattern=r"\S")
+    category: str = Field(default="general", min_length=1, max_length=32, pattern=r"^[\w -]+$")
+    confidence: float = Field(default=1.0, ge=0, le=1)
+
+
+class FactPatch(Strict):
+    fact: str | None = Field(default=None, min_length=1, max_length=500, pattern=r"\S")
+    category: str | None = Field(default=None, min_length=1, max_length=32, pattern=r"^[\w -]+$")
+    confidence: float | None = Field(default=None, ge=0, le=1)
+
+
+class ForgetResult(BaseModel):
+    deleted: dict[str, int] = Field(description="Rows deleted, by kind.")

@@ -15,15 +15,14 @@ from typing import Any
 import asyncpg
 
 from butler.config import MemorySettings
-from butler.errors import ButlerError
+from butler.errors import Conflict
 from butler.memory.embeddings import Embedder, vector_literal
 
 MAX_FACT_CHARS = 500
 _COLUMNS = "id, fact, category, confidence, source, created_at, updated_at"
 
 
-class FactConflict(ButlerError):
-    status = 409
+class FactConflict(Conflict):
     code = "fact_exists"
 
 
