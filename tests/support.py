@@ -159,3 +159,13 @@ def register(base_url: str, dsn: str, role: Role = Role.MEMBER) -> Account:
     assert response.status_code == 201, response.text
     body = response.json()
     return Account(client, body["user"], body["access_token"], username)
+
+
+async def new_user_id(conn: asyncpg.Connection) -> uuid.UUID:
+    """A bare user row for tests that work below the API."""
+    user_id: uuid.UUID = await conn.fetchval(
+        """INSERT INTO butler.users (username, display_name, role)
+           VALUES ($1, 'Test', 'member') RETURNING id""",
+        unique_name("mem"),
+    )
+    return user_id
