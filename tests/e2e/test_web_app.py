@@ -199,3 +199,29 @@ def test_sign_out_ends_the_session_for_good(page: Page, dsn: str):
     page.reload()
     expect(page.get_by_role("button", name="Sign in")).to_be_visible()
     expect(page.get_by_role("link", name="Chat")).to_have_count(0)
+
+
+def test_the_memory_page_adds_searches_and_forgets(page: Page, dsn: str, console: ConsoleLog):
+    sign_up(page, dsn)
+    page.get_by_role("link", name="Memory").click()
+    expect(page.get_by_text("Nothing remembered yet.")).to_be_visible()
+    for fact in ("Has a golden retriever called Biscuit", "Is allergic to peanuts"):
+        page.get_by_label("Something to remember").fill(fact)
+        page.get_by_role("button", name="Add").click()
+        expect(page.get_by_role("list", name="Memories")).to_contain_text(fact)
+
+    page.get_by_label("Search memories").fill("what is my dog called")
+    page.get_by_role("button", name="Search").click()
+    expect(page.get_by_role("listitem").first).to_contain_text("Biscuit")
+
+    page.get_by_role("button", name="Forget: Has a golden retriever called Biscuit").click()
+    expect(page.get_by_role("status")).to_contain_text("Forgotten")
+    page.reload()
+    items = page.get_by_role("list", name="Memories").get_by_role("listitem")
+    expect(items).to_have_count(1)
+    expect(items.first).to_contain_text("peanuts")
+
+    page.get_by_role("button", name="Forget everything…").click()
+    page.get_by_role("button", name="Forget everything", exact=True).click()
+    expect(page.get_by_text("Nothing remembered yet.")).to_be_visible()
+    assert console.errors == []

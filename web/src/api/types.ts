@@ -14,6 +14,9 @@ export type VoiceGrant = Schemas["VoiceTokenResponse"];
 export type RegisterRequest = Schemas["RegisterRequest"];
 export type LoginRequest = Schemas["LoginRequest"];
 export type ErrorBody = Schemas["ErrorResponse"];
+export type Fact = Schemas["FactOut"];
+export type FactPage = Schemas["FactPage"];
+export type ForgetResult = Schemas["ForgetResult"];
 
 /** The data of each server-sent event of a chat stream, by event name. */
 export type StreamEvents = Schemas["ChatStreamEvents"];

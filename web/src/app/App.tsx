@@ -3,6 +3,7 @@ import { api, NetworkError } from "../api/client";
 import type { User } from "../api/types";
 import { AuthView } from "../auth/AuthView";
 import { ChatView } from "../chat/ChatView";
+import { MemoryView } from "../memory/MemoryView";
 import { SettingsView } from "../settings/SettingsView";
 import { type Screen, useHashRoute } from "./useHashRoute";
 import { useOnline } from "./useOnline";
@@ -13,6 +14,7 @@ const VoiceView = lazy(() => import("../voice/VoiceView"));
 const NAV: { screen: Screen; label: string }[] = [
   { screen: "chat", label: "Chat" },
   { screen: "voice", label: "Voice" },
+  { screen: "memory", label: "Memory" },
   { screen: "settings", label: "Settings" },
 ];
 
@@ -101,6 +103,7 @@ export function App() {
             <VoiceView user={user} />
           </Suspense>
         )}
+        {screen === "memory" && <MemoryView user={user} />}
         {screen === "settings" && (
           <SettingsView
             user={user}
