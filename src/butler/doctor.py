@@ -11,7 +11,8 @@ from butler.config import Settings
 from butler.db import migrate
 from butler.db.pool import connect
 from butler.db.runtime import open_database
-from butler.errors import ButlerError
+from butler.errors import ButlerError, ConfigError
+from butler.memory.embeddings import local_model_files
 
 
 def _report(ok: bool, label: str, detail: str) -> bool:
@@ -25,6 +26,21 @@ async def _database_revision(dsn: str) -> str | None:
         return await migrate.current_revision(conn)
     finally:
         await conn.close()
+
+
+def _embeddings(settings: Settings) -> tuple[bool, str, str]:
+    memory = settings.memory
+    if memory.embedding_provider == "none":
+        return True, "embeddings", "off (recall by full text only)"
+    if memory.embedding_provider == "openai":
+        ok = bool(memory.embedding_base_url)
+        detail = memory.embedding_base_url or "set BUTLER_MEMORY__EMBEDDING_BASE_URL"
+        return ok, "embeddings", f"{memory.embedding_model} at {detail}"
+    try:
+        model, _ = local_model_files()
+    except ConfigError as exc:
+        return False, "embeddings", exc.message
+    return True, "embeddings", f"local all-MiniLM-L6-v2 (int8 ONNX, checksum ok: {model.name})"
 
 
 def diagnose(settings: Settings, database_url: str | None) -> list[str]:
@@ -43,6 +59,7 @@ def diagnose(settings: Settings, database_url: str | None) -> list[str]:
         "LiveKit URL",
         settings.livekit.url + ("" if lk.netloc else " (set BUTLER_LIVEKIT__URL or LIVEKIT_URL)"),
     )
+    check(*_embeddings(settings))
     where = "external (BUTLER_DATABASE_URL)" if database_url else "embedded"
     try:
         with open_database(settings.data_dir, database_url) as dsn:

@@ -155,3 +155,14 @@ def test_invalid_settings_and_arguments_say_what_to_fix(tmp_path: Path) -> None:
     bad_duration = _butler("invite", "--expires", "soon", env=_env(tmp_path))
     assert bad_duration.returncode == 2
     assert "30m, 12h, 7d or 2w" in bad_duration.stderr
+
+
+def test_doctor_checks_the_embedding_model(tmp_path: Path) -> None:
+    assert _butler("migrate", env=_env(tmp_path)).returncode == 0
+    healthy = _butler("doctor", env=_env(tmp_path))
+    assert healthy.returncode == 0, healthy.stdout + healthy.stderr
+    assert "[ok] embeddings: local all-MiniLM-L6-v2 (int8 ONNX, checksum ok" in healthy.stdout
+    unset = _butler("doctor", env=_env(tmp_path, BUTLER_MEMORY__EMBEDDING_PROVIDER="openai"))
+    assert unset.returncode == 1
+    assert "[FAIL] embeddings" in unset.stdout
+    assert "BUTLER_MEMORY__EMBEDDING_BASE_URL" in unset.stdout
