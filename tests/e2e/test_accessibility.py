@@ -1,0 +1,59 @@
+"""Every screen passes axe-core's WCAG 2 A/AA rules (labels, contrast, roles, names), on a
+phone and a desktop, in light and dark colour schemes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import Browser, Page, expect
+
+from tests.e2e.conftest import DESKTOP, PHONE
+from tests.e2e.test_web_app import last_reply, send, sign_up
+from tests.fakes.wire import AnthropicWire, Reply
+
+AXE = Path(__file__).parents[2] / "web" / "node_modules" / "axe-core" / "axe.min.js"
+
+
+def violations(page: Page) -> list[str]:
+    page.add_script_tag(path=str(AXE))
+    result: dict[str, Any] = page.evaluate(
+        """() => axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa']}})"""
+    )
+    return [
+        f"{v['id']}: {v['help']} ({', '.join(n['target'][0] for n in v['nodes'][:3])})"
+        for v in result["violations"]
+    ]
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_every_screen_meets_wcag_aa(
+    browser: Browser, web_url: str, dsn: str, wire: AnthropicWire, scheme: str
+) -> None:
+    if not AXE.exists():
+        pytest.fail("axe-core is missing: run `make web` (npm ci in web/)")
+    for size in (PHONE, DESKTOP):
+        context = browser.new_context(base_url=web_url, viewport=size, color_scheme=scheme)
+        page = context.new_page()
+        try:
+            page.goto("/")
+            expect(page.get_by_role("button", name="Sign in")).to_be_visible()
+            assert violations(page) == [], "sign-in"
+            sign_up(page, dsn)
+            wire.play(
+                Reply.say("Here is a list:\n\n- one\n- **two**\n\n[a link](https://example.org)")
+            )
+            send(page, "Show me a list")
+            expect(last_reply(page)).to_contain_text("two")
+            assert violations(page) == [], "chat"
+            for screen, ready in (
+                ("Voice", "Talk to Butler"),
+                ("Memory", "Add"),
+                ("Settings", "Save"),
+            ):
+                page.get_by_role("link", name=screen).click()
+                expect(page.get_by_role("button", name=ready)).to_be_visible()
+                assert violations(page) == [], screen
+        finally:
+            context.close()
