@@ -93,7 +93,8 @@ def test_schema_has_the_indexes_hot_queries_need(dsn: str) -> None:
     found = run(indexes, dsn)
     assert "(user_id, created_at DESC, id DESC)" in found["conversation_history_user_recent_idx"]
     assert "hnsw (embedding vector_cosine_ops)" in found["user_facts_embedding_idx"]
-    assert "gin (fact_tsv)" in found["user_facts_tsv_idx"]
+    assert "gin (user_id, fact_tsv)" in found["user_facts_user_tsv_idx"]
+    assert "(user_id, md5(lower(fact)))" in found["user_facts_user_text_idx"]
     assert "(token_hash)" in found["refresh_tokens_token_hash_key"]
     assert "(code_hash)" in found["invites_code_hash_key"]
     assert "(username)" in found["users_username_key"]

@@ -41,7 +41,13 @@ async def create_pool(dsn: str, *, min_size: int = 1, max_size: int = 10) -> asy
         init=init_connection,
         reset=_keep_session,
         command_timeout=30,
-        server_settings={"application_name": "butler", "search_path": "butler,public"},
+        server_settings={
+            "application_name": "butler",
+            "search_path": "butler,public",
+            # HNSW searches filtered to one person keep walking the graph until they
+            # have enough of that person's facts (pgvector 0.8).
+            "hnsw.iterative_scan": "relaxed_order",
+        },
     )
     assert pool is not None
     return pool

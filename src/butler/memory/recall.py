@@ -26,6 +26,7 @@ log = logging.getLogger(__name__)
 
 RRF_K = 60  # the usual constant: ranks 1 and 2 differ little, rank 1 and 50 a lot
 CANDIDATES = 40  # from each half before fusion
+ENOUGH_MATCHES = 3  # full-text matches on every word before "any word" is not tried
 # Beyond this cosine distance a "nearest" fact is unrelated (MiniLM: unrelated pairs
 # sit around 0.9-1.0, paraphrases below 0.6).
 MAX_DISTANCE = 0.8
@@ -46,13 +47,14 @@ class ScoredFact:
     score: float
 
 
-def text_query(text: str) -> str | None:
-    """An OR of the message's words for to_tsquery('english', ...): any shared word counts.
+def text_query(text: str, operator: str = "|") -> str | None:
+    """The message's words joined for to_tsquery('english', ...): with `&` a fact must
+    have them all, with `|` any one will do.
 
     Only word characters go in, so nothing a person types can break the query syntax.
     """
     words = re.findall(r"\w+", text.lower())[:32]
-    return " | ".join(dict.fromkeys(words)) or None
+    return f" {operator} ".join(dict.fromkeys(words)) or None
 
 
 _LIVE = "(expires_at IS NULL OR expires_at > now())"
@@ -83,15 +85,18 @@ def _fused_sql(halves: tuple[str, ...]) -> str:
         numbers["words"] = f"${len(numbers) + 2}"
     limit, offset = f"${len(numbers) + 2}", f"${len(numbers) + 3}"
     ctes = ", ".join(f"{h} AS ({_HALVES[h].format(**numbers)})" for h in halves)
-    score = " + ".join(f"coalesce(1.0 / ({RRF_K} + {h}.rank), 0)" for h in halves)
-    joins = " ".join(f"LEFT JOIN {h} ON {h}.id = f.id" for h in halves)
-    either = " OR ".join(f"{h}.id IS NOT NULL" for h in halves)
+    ranks = " UNION ALL ".join(f"SELECT id, rank FROM {h}" for h in halves)
     columns = ", ".join("f." + c.strip() for c in _COLUMNS.split(","))
-    return f"""WITH {ctes}
-        SELECT {columns}, {score} AS score
-        FROM butler.user_facts f {joins}
-        WHERE f.user_id = $1 AND ({either})
-        ORDER BY score DESC, f.confidence DESC, f.updated_at DESC
+    lexical_hits = "(SELECT count(*) FROM lexical)" if "lexical" in halves else "0"
+    # Fuse the (at most 2 x CANDIDATES) ids first, then fetch only those rows.
+    return f"""WITH {ctes},
+        fused AS (
+            SELECT id, sum(1.0 / ({RRF_K} + rank)) AS score FROM ({ranks}) ranked GROUP BY id
+        )
+        SELECT {columns}, fused.score, {lexical_hits} AS lexical_hits
+        FROM fused JOIN butler.user_facts f ON f.id = fused.id
+        WHERE f.user_id = $1
+        ORDER BY fused.score DESC, f.confidence DESC, f.updated_at DESC
         LIMIT {limit} OFFSET {offset}"""
 
 
@@ -136,10 +141,33 @@ class HybridRecall:
         semantic: bool = True,
         lexical: bool = True,
     ) -> list[ScoredFact]:
-        words = text_query(query) if lexical else None
+        # Full text first asks for facts with all the message's words: precise, and cheap
+        # even with thousands of facts. Only when too few have them all does it settle
+        # for any word.
+        every_word = text_query(query, "&") if lexical else None
+        rows = await self._fused(
+            conn, user_id, vector if semantic else None, every_word, limit, offset
+        )
+        if every_word is not None and (not rows or rows[0]["lexical_hits"] < ENOUGH_MATCHES):
+            any_word = text_query(query, "|")
+            if any_word != every_word:
+                rows = await self._fused(
+                    conn, user_id, vector if semantic else None, any_word, limit, offset
+                )
+        return [ScoredFact(_fact(r), float(r["score"])) for r in rows]
+
+    async def _fused(
+        self,
+        conn: asyncpg.Connection,
+        user_id: uuid.UUID,
+        vector: str | None,
+        words: str | None,
+        limit: int,
+        offset: int,
+    ) -> list[asyncpg.Record]:
         halves: list[str] = []
         params: list[Any] = [user_id]
-        if semantic and vector is not None:
+        if vector is not None:
             halves.append("semantic")
             params += [vector, self.store.model_id]
         if words is not None:
@@ -147,8 +175,7 @@ class HybridRecall:
             params.append(words)
         if not halves:
             return []
-        rows = await conn.fetch(_QUERIES[tuple(halves)], *params, limit, offset)
-        return [ScoredFact(_fact(r), float(r["score"])) for r in rows]
+        return await conn.fetch(_QUERIES[tuple(halves)], *params, limit, offset)
 
     async def relevant(self, pool: asyncpg.Pool, user_id: uuid.UUID, query: str) -> list[str]:
         """A turn's facts: the most relevant, then the most certain, within the budgets."""

@@ -41,9 +41,14 @@ class Memory:
 
 async def _usable(pool: asyncpg.Pool, embedder: Embedder) -> bool:
     """Whether the database can take this embedder's vectors; warns about stale facts."""
-    async with connection(pool) as conn:
-        dims = await column_dimensions(conn)
-        stale = await stale_count(conn, embedder.model_id)
+    try:
+        async with connection(pool) as conn:
+            dims = await column_dimensions(conn)
+            stale = await stale_count(conn, embedder.model_id)
+    except asyncpg.PostgresError as exc:
+        # Not migrated yet: /readyz says so; the check runs again at the next start.
+        log.warning("memory check skipped: %s", exc)
+        return True
     if dims != embedder.dimensions:
         log.warning(
             "The database holds %d-dimension embeddings but %s makes %d: memory uses "
