@@ -184,16 +184,21 @@ class HybridRecall:
         # The embedding runs before a connection is taken, so it costs no pool time; the
         # brain loads history on another connection meanwhile.
         vector = await self.query_vector(query)
-        async with connection(pool) as conn:
-            found = await self.search(
-                conn, user_id, query, limit=self.settings.context_facts, vector=vector
-            )
-            steady = await conn.fetch(
-                """SELECT id, fact FROM butler.user_facts WHERE user_id = $1
-                   ORDER BY confidence DESC, updated_at DESC LIMIT $2""",
-                user_id,
-                self.settings.context_facts,
-            )
+        try:
+            async with connection(pool) as conn:
+                found = await self.search(
+                    conn, user_id, query, limit=self.settings.context_facts, vector=vector
+                )
+                steady = await conn.fetch(
+                    """SELECT id, fact FROM butler.user_facts WHERE user_id = $1
+                       ORDER BY confidence DESC, updated_at DESC LIMIT $2""",
+                    user_id,
+                    self.settings.context_facts,
+                )
+        except (asyncpg.PostgresError, OSError) as exc:
+            # Facts enrich a reply; failing to read them must not cost the reply itself.
+            log.warning("fact recall failed, answering without facts: %s", exc)
+            return []
         return _within_budget(
             [(s.fact.id, s.fact.fact) for s in found] + [(r["id"], r["fact"]) for r in steady],
             self.settings.context_facts,
