@@ -38,6 +38,7 @@ from bench.common import percentile, wait_http  # noqa: E402
 from butler.auth import invites  # noqa: E402
 from butler.db import migrate  # noqa: E402
 from butler.db.embedded import EmbeddedPostgres  # noqa: E402
+from butler.memory.embeddings import LOCAL_MODEL_ID  # noqa: E402
 from butler.users.models import Role  # noqa: E402
 
 PASSWORD = "benchmark passphrase"
@@ -57,14 +58,16 @@ async def seed(dsn: str, user_id: str, facts: int, history_days: int) -> None:
     try:
         rng = random.Random(7)
         await conn.executemany(
-            "INSERT INTO butler.user_facts (user_id, fact, category, confidence, embedding) "
-            "VALUES ($1, $2, 'general', $3, $4::vector)",
+            "INSERT INTO butler.user_facts"
+            " (user_id, fact, category, confidence, embedding, embedding_model)"
+            " VALUES ($1, $2, 'general', $3, $4::vector, $5)",
             [
                 (
                     user_id,
                     f"Fact number {n}: likes item {rng.randint(0, 10_000)}",
                     rng.random(),
                     "[" + ",".join(f"{rng.random():.4f}" for _ in range(384)) + "]",
+                    LOCAL_MODEL_ID,
                 )
                 for n in range(facts)
             ],
@@ -198,6 +201,9 @@ def main() -> None:
             "BUTLER_LLM__BASE_URL": f"http://127.0.0.1:{stub_port}",
             "BUTLER_LOG_LEVEL": "WARNING",
             "BUTLER_AUTH__RATE_LIMIT_PER_IP": "100000",
+            # Learning runs after the reply, off the measured path; it would also double
+            # the stub's requests, which the baseline does not make.
+            "BUTLER_MEMORY__LEARNING": "false",
         }
         api = subprocess.Popen(
             [sys.executable, "-m", "butler", "serve", "--port", str(api_port)], env=env

@@ -29,14 +29,14 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import percentile  # noqa: E402
-from butler.config import MemorySettings  # noqa: E402
-from butler.db import migrate  # noqa: E402
-from butler.db.embedded import EmbeddedPostgres  # noqa: E402
-from butler.db.pool import create_pool  # noqa: E402
-from butler.memory.embeddings import LocalEmbedder, vector_literal  # noqa: E402
-from butler.memory.facts import FactStore  # noqa: E402
-from butler.memory.recall import HybridRecall  # noqa: E402
+from bench.common import percentile
+from butler.config import MemorySettings
+from butler.db import migrate
+from butler.db.embedded import EmbeddedPostgres
+from butler.db.pool import create_pool
+from butler.memory.embeddings import LocalEmbedder, vector_literal
+from butler.memory.facts import FactStore
+from butler.memory.recall import HybridRecall
 
 PEOPLE = ["sister", "brother", "mum", "dad", "friend", "neighbour", "boss", "dentist", "son"]
 NAMES = ["Jane", "Tom", "Mia", "Leo", "Sam", "Priya", "Omar", "Lucy", "Ana", "Ben", "Zoe"]
@@ -101,7 +101,8 @@ async def load(dsn: str, args: argparse.Namespace, embedder: LocalEmbedder) -> u
         for i in range(args.users):
             users.append(
                 await conn.fetchval(
-                    "INSERT INTO butler.users (username, display_name) VALUES ($1, $1) RETURNING id",
+                    "INSERT INTO butler.users (username, display_name)"
+                    " VALUES ($1, $1) RETURNING id",
                     f"bench{i}",
                 )
             )
@@ -216,12 +217,14 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=10)
     args = parser.parse_args()
     embedder = LocalEmbedder(threads=2)
-    with tempfile.TemporaryDirectory(prefix="butler-bench-") as folder:
-        with EmbeddedPostgres(Path(folder)) as embedded:
-            migrate.upgrade(embedded.dsn)
-            print("loading facts…", flush=True)
-            user = asyncio.run(load(embedded.dsn, args, embedder))
-            asyncio.run(measure(embedded.dsn, user, args, embedder))
+    with (
+        tempfile.TemporaryDirectory(prefix="butler-bench-") as folder,
+        EmbeddedPostgres(Path(folder)) as embedded,
+    ):
+        migrate.upgrade(embedded.dsn)
+        print("loading facts…", flush=True)
+        user = asyncio.run(load(embedded.dsn, args, embedder))
+        asyncio.run(measure(embedded.dsn, user, args, embedder))
 
 
 if __name__ == "__main__":
