@@ -163,6 +163,22 @@ def test_a_slow_query_embedding_falls_back_to_full_text(dsn: str) -> None:
     assert took < 1.0
 
 
+def test_a_burst_of_turns_does_not_queue_embeddings() -> None:
+    settings = MemorySettings(embedding_timeout_ms=100)
+    recall = HybridRecall(FactStore(SlowEmbedder(), settings), settings)
+
+    async def burst() -> tuple[list[str | None], float, int]:
+        started = time.monotonic()
+        results = await asyncio.gather(*(recall.query_vector(f"q{n}") for n in range(6)))
+        took = time.monotonic() - started
+        return list(results), took, recall._embedding
+
+    results, took, in_flight = asyncio.run(burst())
+    assert results == [None] * 6  # two timed out, four never started
+    assert took < 0.5
+    assert in_flight == 2  # the two slow ones still count until their work ends
+
+
 class TinyEmbedder:
     model_id = "tiny-8"
     dimensions = 8

@@ -26,6 +26,7 @@ log = logging.getLogger(__name__)
 
 RRF_K = 60  # the usual constant: ranks 1 and 2 differ little, rank 1 and 50 a lot
 CANDIDATES = 40  # from each half before fusion
+MAX_EMBEDDINGS_IN_FLIGHT = 2  # about one per core of a small home server
 ENOUGH_MATCHES = 3  # full-text matches on every word before "any word" is not tried
 # Beyond this cosine distance a "nearest" fact is unrelated (MiniLM: unrelated pairs
 # sit around 0.9-1.0, paraphrases below 0.6).
@@ -111,14 +112,21 @@ class HybridRecall:
     def __init__(self, store: FactStore, settings: MemorySettings) -> None:
         self.store = store
         self.settings = settings
+        self._embedding = 0  # query embeddings in flight
 
     async def query_vector(self, query: str) -> str | None:
-        """The query's embedding, or None when embeddings are off, failing or too slow."""
-        if self.store.embedder is None:
+        """The query's embedding, or None when embeddings are off, failing, too slow, or
+        when enough are already being computed: under a burst of turns, queueing more
+        CPU-bound embeddings would only make every turn late, so some recall by text."""
+        if self.store.embedder is None or self._embedding >= MAX_EMBEDDINGS_IN_FLIGHT:
             return None
+        # Counted until the work itself ends: a timed-out embedding keeps its thread.
+        work = asyncio.ensure_future(self.store.embed(query))
+        self._embedding += 1
+        work.add_done_callback(self._embedding_done)
         try:
             return await asyncio.wait_for(
-                self.store.embed(query), self.settings.embedding_timeout_ms / 1000
+                asyncio.shield(work), self.settings.embedding_timeout_ms / 1000
             )
         except TimeoutError:
             log.info(
@@ -128,6 +136,11 @@ class HybridRecall:
         except Exception as exc:  # an embedding server being down must not cost the turn
             log.warning("query embedding failed (%s): full-text recall only", exc)
         return None
+
+    def _embedding_done(self, work: asyncio.Future[str | None]) -> None:
+        self._embedding -= 1
+        if not work.cancelled():
+            work.exception()  # retrieved, so a late failure is not logged as unhandled
 
     async def search(
         self,
