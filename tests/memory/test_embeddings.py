@@ -179,6 +179,25 @@ def test_a_burst_of_turns_does_not_queue_embeddings() -> None:
     assert in_flight == 2  # the two slow ones still count until their work ends
 
 
+def test_a_repeated_transcript_is_embedded_once() -> None:
+    calls: list[str] = []
+
+    class Counting(TinyEmbedder):
+        async def embed(self, texts: Sequence[str]) -> list[list[float]]:
+            calls.extend(texts)
+            return await super().embed(texts)
+
+    settings = MemorySettings(embedding_dimensions=8)
+    recall = HybridRecall(FactStore(Counting(), settings), settings)
+
+    async def restarts() -> list[str | None]:
+        return [await recall.query_vector(q) for q in ("turn off the lights",) * 3 + ("hi",)]
+
+    vectors = asyncio.run(restarts())
+    assert calls == ["turn off the lights", "hi"]
+    assert vectors[0] == vectors[1] == vectors[2] != vectors[3]
+
+
 class TinyEmbedder:
     model_id = "tiny-8"
     dimensions = 8

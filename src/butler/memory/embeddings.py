@@ -86,7 +86,7 @@ class LocalEmbedder:
     model_id = LOCAL_MODEL_ID
     dimensions = LOCAL_DIMENSIONS
 
-    def __init__(self, threads: int = 1) -> None:
+    def __init__(self, threads: int = 2) -> None:
         import onnxruntime
         from tokenizers import Tokenizer
 
@@ -96,6 +96,10 @@ class LocalEmbedder:
         self._tokenizer.enable_padding()
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = threads
+        # No busy-waiting between runs: idle spinning threads would take the CPU from
+        # the event loop that is streaming someone's reply.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        options.inter_op_num_threads = 1
         options.log_severity_level = 3
         self._session = onnxruntime.InferenceSession(
             str(model_path), options, providers=["CPUExecutionProvider"]

@@ -14,7 +14,7 @@ import logging
 import re
 import uuid
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
 import asyncpg
 
@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 RRF_K = 60  # the usual constant: ranks 1 and 2 differ little, rank 1 and 50 a lot
 CANDIDATES = 40  # from each half before fusion
 MAX_EMBEDDINGS_IN_FLIGHT = 2  # about one per core of a small home server
+RECENT_QUERIES = 256
 ENOUGH_MATCHES = 3  # full-text matches on every word before "any word" is not tried
 # Beyond this cosine distance a "nearest" fact is unrelated (MiniLM: unrelated pairs
 # sit around 0.9-1.0, paraphrases below 0.6).
@@ -59,51 +60,35 @@ def text_query(text: str, operator: str = "|") -> str | None:
 
 
 _LIVE = "(expires_at IS NULL OR expires_at > now())"
-_HALVES = {
-    "semantic": f"""
-        SELECT id, row_number() OVER (ORDER BY distance) AS rank FROM (
-            SELECT id, embedding <=> {{vector}}::vector AS distance FROM butler.user_facts
-            WHERE user_id = $1 AND embedding_model = {{model}} AND {_LIVE}
-            ORDER BY embedding <=> {{vector}}::vector LIMIT {CANDIDATES}
-        ) nearest WHERE distance <= {MAX_DISTANCE}""",
-    "lexical": f"""
-        SELECT id, row_number() OVER (ORDER BY score DESC) AS rank FROM (
-            SELECT id, ts_rank_cd(fact_tsv, q) AS score
-            FROM butler.user_facts, to_tsquery('english', {{words}}) q
-            WHERE user_id = $1 AND fact_tsv @@ q AND {_LIVE}
-            ORDER BY score DESC LIMIT {CANDIDATES}
-        ) matched""",
-}
+# Each half returns whole rows, best first; fusion happens in Python over at most
+# 2 x `n` rows, so no query ever touches more than one person's candidates.
+# (The distance cut-off is applied to the rows returned: as a WHERE condition it would
+# make a filtered HNSW scan keep walking for rows that do not exist.)
+_SEMANTIC = f"""
+    SELECT {_COLUMNS}, embedding <=> $2::vector AS distance FROM butler.user_facts
+    WHERE user_id = $1 AND embedding_model = $3 AND {_LIVE}
+    ORDER BY embedding <=> $2::vector LIMIT $4"""
+_LEXICAL = f"""
+    SELECT {_COLUMNS} FROM butler.user_facts, to_tsquery('english', $2) q
+    WHERE user_id = $1 AND fact_tsv @@ q AND {_LIVE}
+    ORDER BY ts_rank_cd(fact_tsv, q) DESC, updated_at DESC LIMIT $3"""
+_STEADY = f"""
+    SELECT {_COLUMNS} FROM butler.user_facts WHERE user_id = $1 AND {_LIVE}
+    ORDER BY confidence DESC, updated_at DESC LIMIT $2"""
 
 
-def _fused_sql(halves: tuple[str, ...]) -> str:
-    """The fusion query over the chosen halves; parameters are numbered in call order:
-    $1 user, then the vector and the model id (semantic), the words (lexical), limit, offset."""
-    numbers: dict[str, str] = {}
-    for name in ("vector", "model") if "semantic" in halves else ():
-        numbers[name] = f"${len(numbers) + 2}"
-    if "lexical" in halves:
-        numbers["words"] = f"${len(numbers) + 2}"
-    limit, offset = f"${len(numbers) + 2}", f"${len(numbers) + 3}"
-    ctes = ", ".join(f"{h} AS ({_HALVES[h].format(**numbers)})" for h in halves)
-    ranks = " UNION ALL ".join(f"SELECT id, rank FROM {h}" for h in halves)
-    columns = ", ".join("f." + c.strip() for c in _COLUMNS.split(","))
-    lexical_hits = "(SELECT count(*) FROM lexical)" if "lexical" in halves else "0"
-    # Fuse the (at most 2 x CANDIDATES) ids first, then fetch only those rows.
-    return f"""WITH {ctes},
-        fused AS (
-            SELECT id, sum(1.0 / ({RRF_K} + rank)) AS score FROM ({ranks}) ranked GROUP BY id
-        )
-        SELECT {columns}, fused.score, {lexical_hits} AS lexical_hits
-        FROM fused JOIN butler.user_facts f ON f.id = fused.id
-        WHERE f.user_id = $1
-        ORDER BY fused.score DESC, f.confidence DESC, f.updated_at DESC
-        LIMIT {limit} OFFSET {offset}"""
-
-
-_QUERIES: dict[tuple[str, ...], str] = {
-    halves: _fused_sql(halves) for halves in (("semantic", "lexical"), ("semantic",), ("lexical",))
-}
+def fuse(*rankings: list[Fact]) -> list[ScoredFact]:
+    """Reciprocal rank fusion: a fact scores sum(1 / (RRF_K + rank)) over the lists."""
+    scores: dict[uuid.UUID, float] = {}
+    facts: dict[uuid.UUID, Fact] = {}
+    for ranking in rankings:
+        for rank, fact in enumerate(ranking, start=1):
+            scores[fact.id] = scores.get(fact.id, 0.0) + 1.0 / (RRF_K + rank)
+            facts[fact.id] = fact
+    ordered = sorted(
+        scores, key=lambda i: (-scores[i], -facts[i].confidence, -facts[i].updated_at.timestamp())
+    )
+    return [ScoredFact(facts[i], scores[i]) for i in ordered]
 
 
 class HybridRecall:
@@ -113,19 +98,26 @@ class HybridRecall:
         self.store = store
         self.settings = settings
         self._embedding = 0  # query embeddings in flight
+        # The voice worker may send one transcript several times (preemptive
+        # generation restarts a turn): the same words need not be embedded again.
+        self._recent: dict[str, str] = {}
 
     async def query_vector(self, query: str) -> str | None:
         """The query's embedding, or None when embeddings are off, failing, too slow, or
         when enough are already being computed: under a burst of turns, queueing more
         CPU-bound embeddings would only make every turn late, so some recall by text."""
-        if self.store.embedder is None or self._embedding >= MAX_EMBEDDINGS_IN_FLIGHT:
+        if self.store.embedder is None:
+            return None
+        if (cached := self._recent.get(query)) is not None:
+            return cached
+        if self._embedding >= MAX_EMBEDDINGS_IN_FLIGHT:
             return None
         # Counted until the work itself ends: a timed-out embedding keeps its thread.
         work = asyncio.ensure_future(self.store.embed(query))
         self._embedding += 1
         work.add_done_callback(self._embedding_done)
         try:
-            return await asyncio.wait_for(
+            vector = await asyncio.wait_for(
                 asyncio.shield(work), self.settings.embedding_timeout_ms / 1000
             )
         except TimeoutError:
@@ -135,12 +127,43 @@ class HybridRecall:
             )
         except Exception as exc:  # an embedding server being down must not cost the turn
             log.warning("query embedding failed (%s): full-text recall only", exc)
+        else:
+            self._remember(query, vector)
+            return vector
         return None
+
+    def _remember(self, query: str, vector: str | None) -> None:
+        if vector is None:
+            return
+        self._recent[query] = vector
+        if len(self._recent) > RECENT_QUERIES:
+            del self._recent[next(iter(self._recent))]  # the oldest (dicts keep order)
 
     def _embedding_done(self, work: asyncio.Future[str | None]) -> None:
         self._embedding -= 1
         if not work.cancelled():
             work.exception()  # retrieved, so a late failure is not logged as unhandled
+
+    async def semantic(
+        self, conn: asyncpg.Connection, user_id: uuid.UUID, vector: str, n: int
+    ) -> list[Fact]:
+        rows = await conn.fetch(_SEMANTIC, user_id, vector, self.store.model_id, n)
+        return [_fact(r) for r in rows if r["distance"] <= MAX_DISTANCE]
+
+    async def lexical(
+        self, conn: asyncpg.Connection, user_id: uuid.UUID, query: str, n: int
+    ) -> list[Fact]:
+        """Facts with every word of the query; when fewer than ENOUGH_MATCHES have them
+        all, facts with any of them. Every-word is precise, and cheap even with thousands
+        of facts; any-word catches the rest."""
+        every_word = text_query(query, "&")
+        if every_word is None:
+            return []
+        rows = await conn.fetch(_LEXICAL, user_id, every_word, n)
+        any_word = text_query(query, "|")
+        if len(rows) < ENOUGH_MATCHES and any_word != every_word:
+            rows = await conn.fetch(_LEXICAL, user_id, any_word, n)
+        return [_fact(r) for r in rows]
 
     async def search(
         self,
@@ -154,81 +177,48 @@ class HybridRecall:
         semantic: bool = True,
         lexical: bool = True,
     ) -> list[ScoredFact]:
-        # Full text first asks for facts with all the message's words: precise, and cheap
-        # even with thousands of facts. Only when too few have them all does it settle
-        # for any word.
-        every_word = text_query(query, "&") if lexical else None
-        rows = await self._fused(
-            conn, user_id, vector if semantic else None, every_word, limit, offset
-        )
-        if every_word is not None and (not rows or rows[0]["lexical_hits"] < ENOUGH_MATCHES):
-            any_word = text_query(query, "|")
-            if any_word != every_word:
-                rows = await self._fused(
-                    conn, user_id, vector if semantic else None, any_word, limit, offset
-                )
-        return [ScoredFact(_fact(r), float(r["score"])) for r in rows]
-
-    async def _fused(
-        self,
-        conn: asyncpg.Connection,
-        user_id: uuid.UUID,
-        vector: str | None,
-        words: str | None,
-        limit: int,
-        offset: int,
-    ) -> list[asyncpg.Record]:
-        halves: list[str] = []
-        params: list[Any] = [user_id]
-        if vector is not None:
-            halves.append("semantic")
-            params += [vector, self.store.model_id]
-        if words is not None:
-            halves.append("lexical")
-            params.append(words)
-        if not halves:
-            return []
-        return await conn.fetch(_QUERIES[tuple(halves)], *params, limit, offset)
+        """The best matches for `query`, fused from both halves (either may be off)."""
+        n = max(CANDIDATES, offset + limit)
+        nearest = await self.semantic(conn, user_id, vector, n) if semantic and vector else []
+        matched = await self.lexical(conn, user_id, query, n) if lexical else []
+        return fuse(nearest, matched)[offset : offset + limit]
 
     async def relevant(self, pool: asyncpg.Pool, user_id: uuid.UUID, query: str) -> list[str]:
-        """A turn's facts: the most relevant, then the most certain, within the budgets."""
-        if self.settings.context_facts == 0:
+        """A turn's facts: the most relevant, then the most certain, within the budgets.
+
+        The full-text half and the most certain facts load while the query is embedded;
+        only the nearest-neighbour query waits for the embedding.
+        """
+        count = self.settings.context_facts
+        if count == 0:
             return []
-        # The embedding runs before a connection is taken, so it costs no pool time; the
-        # brain loads history on another connection meanwhile.
-        vector = await self.query_vector(query)
+        embedding = asyncio.create_task(self.query_vector(query))
         try:
             async with connection(pool) as conn:
-                found = await self.search(
-                    conn, user_id, query, limit=self.settings.context_facts, vector=vector
-                )
-                steady = await conn.fetch(
-                    """SELECT id, fact FROM butler.user_facts WHERE user_id = $1
-                       ORDER BY confidence DESC, updated_at DESC LIMIT $2""",
-                    user_id,
-                    self.settings.context_facts,
-                )
+                matched = await self.lexical(conn, user_id, query, CANDIDATES)
+                steady = [_fact(r) for r in await conn.fetch(_STEADY, user_id, count)]
+                vector = await embedding
+                nearest = await self.semantic(conn, user_id, vector, CANDIDATES) if vector else []
         except (asyncpg.PostgresError, OSError) as exc:
             # Facts enrich a reply; failing to read them must not cost the reply itself.
             log.warning("fact recall failed, answering without facts: %s", exc)
             return []
-        return _within_budget(
-            [(s.fact.id, s.fact.fact) for s in found] + [(r["id"], r["fact"]) for r in steady],
-            self.settings.context_facts,
-            self.settings.context_token_budget,
-        )
+        finally:
+            embedding.cancel()
+        relevant = [s.fact for s in fuse(nearest, matched)[:count]]
+        return _within_budget(relevant + steady, count, self.settings.context_token_budget)
 
 
-def _within_budget(candidates: list[tuple[Any, str]], count: int, tokens: int) -> list[str]:
+def _within_budget(candidates: list[Fact], count: int, tokens: int) -> list[str]:
     chosen: list[str] = []
-    seen: set[Any] = set()
+    seen: set[uuid.UUID] = set()
     spent = 0
-    for fact_id, text in candidates:
-        cost = len(text) // 4 + 2  # about four characters a token, plus the list marker
-        if fact_id in seen or spent + cost > tokens:
+    for fact in candidates:
+        cost = len(fact.fact) // 4 + 2  # about four characters a token, plus the list marker
+        if fact.id in seen or spent + cost > tokens:
             continue
-        seen.add(fact_id)
-        chosen.append(text)
+        seen.add(fact.id)
+        chosen.append(fact.fact)
         spent += cost
         if len(chosen) == count:
             break
