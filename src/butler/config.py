@@ -9,9 +9,9 @@ from __future__ import annotations
 import os
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Self
 
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import BaseModel, Field, SecretStr, model_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import (
     BaseSettings,
@@ -104,6 +104,15 @@ class MemorySettings(BaseModel):
     # chat model for an OpenAI-compatible server.
     learning_model: str | None = None
     learning_daily_cap: int = Field(default=40, ge=0, le=10_000)
+
+    @model_validator(mode="after")
+    def _local_model_dimensions(self) -> Self:
+        if self.embedding_provider == "local" and self.embedding_dimensions != 384:
+            raise ValueError(
+                "the local embedding model makes 384 dimensions: set "
+                "BUTLER_MEMORY__EMBEDDING_DIMENSIONS=384, or choose another provider"
+            )
+        return self
 
 
 class STTSettings(BaseModel):

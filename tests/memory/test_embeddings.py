@@ -49,6 +49,12 @@ def test_the_local_model_files_pass_their_checksums(tmp_path: Path) -> None:
         _verified(tmp_path / "gone.onnx", "0" * 64, "embedding model")
 
 
+def test_the_local_model_refuses_another_dimension() -> None:
+    with pytest.raises(ValueError, match="BUTLER_MEMORY__EMBEDDING_DIMENSIONS=384"):
+        MemorySettings(embedding_dimensions=768)
+    assert MemorySettings(embedding_provider="openai", embedding_dimensions=768)
+
+
 def test_local_vectors_are_unit_length_and_put_paraphrases_close() -> None:
     embedder = LocalEmbedder()
     a, b, c = embedder.embed_now(
@@ -187,7 +193,7 @@ def test_a_repeated_transcript_is_embedded_once() -> None:
             calls.extend(texts)
             return await super().embed(texts)
 
-    settings = MemorySettings(embedding_dimensions=8)
+    settings = MemorySettings()
     recall = HybridRecall(FactStore(Counting(), settings), settings)
 
     async def restarts() -> list[str | None]:

@@ -174,9 +174,4 @@ def build_embedder(settings: MemorySettings) -> Embedder | None:
         return None
     if settings.embedding_provider == "openai":
         return OpenAIEmbedder(settings)
-    if settings.embedding_dimensions != LOCAL_DIMENSIONS:
-        raise ConfigError(
-            f"the local embedding model has {LOCAL_DIMENSIONS} dimensions; set "
-            f"BUTLER_MEMORY__EMBEDDING_DIMENSIONS={LOCAL_DIMENSIONS} or use another provider"
-        )
-    return LocalEmbedder()
+    return LocalEmbedder()  # MemorySettings has checked the dimensions

@@ -19,7 +19,7 @@ from butler.errors import Conflict
 from butler.memory.embeddings import Embedder, vector_literal
 
 MAX_FACT_CHARS = 500
-_COLUMNS = "id, fact, category, confidence, source, created_at, updated_at"
+FACT_COLUMNS = "id, fact, category, confidence, source, created_at, updated_at"
 
 
 class FactConflict(Conflict):
@@ -37,7 +37,7 @@ class Fact:
     updated_at: datetime
 
 
-def _fact(row: Any) -> Fact:
+def fact_of(row: Any) -> Fact:
     return Fact(**{k: row[k] for k in Fact.__dataclass_fields__})
 
 
@@ -91,7 +91,7 @@ class FactStore:
                     ON CONFLICT (user_id, md5(lower(fact))) DO UPDATE
                         SET confidence = greatest(f.confidence, EXCLUDED.confidence),
                             category = EXCLUDED.category, updated_at = now()
-                    RETURNING {_COLUMNS}, (xmax = 0) AS created""",
+                    RETURNING {FACT_COLUMNS}, (xmax = 0) AS created""",
                 user_id,
                 text,
                 category,
@@ -101,7 +101,7 @@ class FactStore:
                 self.model_id,
             )
         assert row is not None  # INSERT ... ON CONFLICT DO UPDATE always returns the row
-        return _fact(row), bool(row["created"])
+        return fact_of(row), bool(row["created"])
 
     async def _nearest(
         self, conn: asyncpg.Connection, user_id: uuid.UUID, vector: str
@@ -135,7 +135,7 @@ class FactStore:
                 SET fact = $3, embedding = $4::vector, embedding_model = $5,
                     confidence = greatest(confidence, $6), updated_at = now()
                 WHERE id = $2 AND user_id = $1
-                RETURNING {_COLUMNS}""",
+                RETURNING {FACT_COLUMNS}""",
             user_id,
             fact_id,
             text,
@@ -143,29 +143,29 @@ class FactStore:
             self.model_id,
             confidence,
         )
-        return _fact(row) if row else None  # None: deleted meanwhile
+        return fact_of(row) if row else None  # None: deleted meanwhile
 
     async def get(
         self, conn: asyncpg.Connection, user_id: uuid.UUID, fact_id: uuid.UUID
     ) -> Fact | None:
         row = await conn.fetchrow(
-            f"SELECT {_COLUMNS} FROM butler.user_facts WHERE id = $2 AND user_id = $1",
+            f"SELECT {FACT_COLUMNS} FROM butler.user_facts WHERE id = $2 AND user_id = $1",
             user_id,
             fact_id,
         )
-        return _fact(row) if row else None
+        return fact_of(row) if row else None
 
     async def latest(
         self, conn: asyncpg.Connection, user_id: uuid.UUID, *, limit: int, offset: int = 0
     ) -> list[Fact]:
         rows = await conn.fetch(
-            f"""SELECT {_COLUMNS} FROM butler.user_facts WHERE user_id = $1
+            f"""SELECT {FACT_COLUMNS} FROM butler.user_facts WHERE user_id = $1
                 ORDER BY updated_at DESC, id LIMIT $2 OFFSET $3""",
             user_id,
             limit,
             offset,
         )
-        return [_fact(r) for r in rows]
+        return [fact_of(r) for r in rows]
 
     async def update(
         self,
@@ -192,7 +192,7 @@ class FactStore:
                         confidence = coalesce($7, confidence),
                         updated_at = now()
                     WHERE id = $2 AND user_id = $1
-                    RETURNING {_COLUMNS}""",
+                    RETURNING {FACT_COLUMNS}""",
                 user_id,
                 fact_id,
                 text,
@@ -203,7 +203,7 @@ class FactStore:
             )
         except asyncpg.UniqueViolationError as exc:
             raise FactConflict("Another fact already says exactly that.") from exc
-        return _fact(row) if row else None
+        return fact_of(row) if row else None
 
     async def delete(
         self, conn: asyncpg.Connection, user_id: uuid.UUID, fact_id: uuid.UUID

@@ -20,7 +20,7 @@ import asyncpg
 
 from butler.config import MemorySettings
 from butler.db.pool import connection
-from butler.memory.facts import _COLUMNS, Fact, FactStore, _fact
+from butler.memory.facts import FACT_COLUMNS, Fact, FactStore, fact_of
 
 log = logging.getLogger(__name__)
 
@@ -65,17 +65,17 @@ _LIVE = "(expires_at IS NULL OR expires_at > now())"
 # (The distance cut-off is applied to the rows returned: as a WHERE condition it would
 # make a filtered HNSW scan keep walking for rows that do not exist.)
 _SEMANTIC = f"""
-    SELECT {_COLUMNS}, embedding <=> $2::vector AS distance FROM butler.user_facts
+    SELECT {FACT_COLUMNS}, embedding <=> $2::vector AS distance FROM butler.user_facts
     WHERE user_id = $1 AND embedding_model = $3 AND {_LIVE}
     ORDER BY embedding <=> $2::vector LIMIT $4"""
 # ts_rank, not ts_rank_cd: as good for one-line facts, and five times cheaper when a
 # common word matches a thousand of them.
 _LEXICAL = f"""
-    SELECT {_COLUMNS} FROM butler.user_facts, to_tsquery('english', $2) q
+    SELECT {FACT_COLUMNS} FROM butler.user_facts, to_tsquery('english', $2) q
     WHERE user_id = $1 AND fact_tsv @@ q AND {_LIVE}
     ORDER BY ts_rank(fact_tsv, q) DESC, updated_at DESC LIMIT $3"""
 _STEADY = f"""
-    SELECT {_COLUMNS} FROM butler.user_facts WHERE user_id = $1 AND {_LIVE}
+    SELECT {FACT_COLUMNS} FROM butler.user_facts WHERE user_id = $1 AND {_LIVE}
     ORDER BY confidence DESC, updated_at DESC LIMIT $2"""
 
 
@@ -150,7 +150,7 @@ class HybridRecall:
         self, conn: asyncpg.Connection, user_id: uuid.UUID, vector: str, n: int
     ) -> list[Fact]:
         rows = await conn.fetch(_SEMANTIC, user_id, vector, self.store.model_id, n)
-        return [_fact(r) for r in rows if r["distance"] <= MAX_DISTANCE]
+        return [fact_of(r) for r in rows if r["distance"] <= MAX_DISTANCE]
 
     async def lexical(
         self, conn: asyncpg.Connection, user_id: uuid.UUID, query: str, n: int
@@ -165,7 +165,7 @@ class HybridRecall:
         any_word = text_query(query, "|")
         if len(rows) < ENOUGH_MATCHES and any_word != every_word:
             rows = await conn.fetch(_LEXICAL, user_id, any_word, n)
-        return [_fact(r) for r in rows]
+        return [fact_of(r) for r in rows]
 
     async def search(
         self,
@@ -198,7 +198,7 @@ class HybridRecall:
         try:
             async with connection(pool) as conn:
                 matched = await self.lexical(conn, user_id, query, CANDIDATES)
-                steady = [_fact(r) for r in await conn.fetch(_STEADY, user_id, count)]
+                steady = [fact_of(r) for r in await conn.fetch(_STEADY, user_id, count)]
                 vector = await embedding
                 nearest = await self.semantic(conn, user_id, vector, CANDIDATES) if vector else []
         except (asyncpg.PostgresError, OSError) as exc:

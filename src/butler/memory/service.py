@@ -75,7 +75,7 @@ def _shared_local_embedder() -> LocalEmbedder:
 
 
 def _embedder(settings: MemorySettings) -> Embedder | None:
-    if settings.embedding_provider == "local" and settings.embedding_dimensions == 384:
+    if settings.embedding_provider == "local":
         return _shared_local_embedder()
     return build_embedder(settings)
 
