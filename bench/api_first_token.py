@@ -98,9 +98,20 @@ async def new_invite(dsn: str) -> str:
 
 
 def process_cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process, from /proc (Linux)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    """User + system CPU time of a process and its running descendants (the API's worker
+    processes), from /proc (Linux)."""
+    stats: dict[int, list[str]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            stats[int(stat.parent.name)] = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, ValueError):
+            continue  # the process ended meanwhile
+    family, changed = {pid}, True
+    while changed:
+        grown = family | {p for p, f in stats.items() if int(f[1]) in family}
+        changed, family = grown != family, grown
+    ticks = sum(int(stats[p][11]) + int(stats[p][12]) for p in family if p in stats)
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 async def _direct(client: anthropic.AsyncAnthropic) -> float:
@@ -180,6 +191,7 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=50)
     parser.add_argument("--stub-delay", type=float, default=0.05)
     parser.add_argument("--facts", type=int, default=1000)
+    parser.add_argument("--workers", type=int, default=1, help="API processes")
     args = parser.parse_args()
 
     with (
@@ -212,7 +224,17 @@ def main() -> None:
             "BUTLER_MEMORY__LEARNING": "false",
         }
         api = subprocess.Popen(
-            [sys.executable, "-m", "butler", "serve", "--port", str(api_port)], env=env
+            [
+                sys.executable,
+                "-m",
+                "butler",
+                "serve",
+                "--port",
+                str(api_port),
+                "--workers",
+                str(args.workers),
+            ],
+            env=env,
         )
         stub_url, api_url = f"http://127.0.0.1:{stub_port}", f"http://127.0.0.1:{api_port}"
         try:

@@ -47,6 +47,11 @@ def _parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="run the Butler API (and embedded PostgreSQL)")
     serve.add_argument("--host", help="address to listen on (default: BUTLER_SERVER__HOST)")
     serve.add_argument("--port", type=int, help="port (default: BUTLER_SERVER__PORT, 8000)")
+    serve.add_argument(
+        "--workers",
+        type=int,
+        help="API processes, about one per core (default: BUTLER_SERVER__WORKERS, 1)",
+    )
 
     commands.add_parser("migrate", help="apply database migrations and exit")
 
@@ -234,6 +239,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = resolve_secrets(settings)
         if args.command == "serve":
             from butler.api.server import serve
+
+            if args.workers is not None:
+                if not 1 <= args.workers <= 64:
+                    print("butler: --workers takes a number from 1 to 64", file=sys.stderr)
+                    return 2
+                server = settings.server.model_copy(update={"workers": args.workers})
+                settings = settings.model_copy(update={"server": server})
 
             serve(
                 settings,

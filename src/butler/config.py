@@ -55,6 +55,8 @@ class ServerSettings(BaseModel):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     max_body_bytes: int = Field(default=64 * 1024, ge=1024)
+    # API processes; more than one spreads requests over the cores (the API is stateless).
+    workers: int = Field(default=1, ge=1, le=64)
     forwarded_allow_ips: str = "127.0.0.1"
     # The built web app (`make web`); unset means web/dist beside the source tree.
     web_dir: Path | None = None

@@ -41,11 +41,18 @@ def _butler(
     )
 
 
+def _answers(url: str) -> bool:
+    try:
+        return httpx.get(url).status_code == 200
+    except httpx.TransportError:
+        return False
+
+
 @contextmanager
-def _serving(data_dir: Path, port: int) -> Iterator[tuple[subprocess.Popen[str], str]]:
+def _serving(data_dir: Path, port: int, *extra: str) -> Iterator[tuple[subprocess.Popen[str], str]]:
     """Start `butler serve`; yield the process and what it printed until it was ready."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "butler", "serve", "--port", str(port)],
+        [sys.executable, "-m", "butler", "serve", "--port", str(port), *extra],
         env=_env(data_dir),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -63,6 +70,11 @@ def _serving(data_dir: Path, port: int) -> Iterator[tuple[subprocess.Popen[str],
                 raise AssertionError("butler serve did not start:\n" + "".join(output))
         else:
             raise AssertionError("butler serve exited:\n" + "".join(output))
+        # With several workers the parent reports the socket before a worker listens.
+        while not _answers(f"http://127.0.0.1:{port}/healthz"):
+            if time.monotonic() > deadline or process.poll() is not None:
+                raise AssertionError("butler serve never answered:\n" + "".join(output))
+            time.sleep(0.1)
         yield process, "".join(output)
     finally:
         if process.poll() is None:
@@ -129,6 +141,37 @@ def test_serve_prints_an_admin_invite_that_registers_the_first_admin(tmp_path: P
             f"{base}/api/auth/login", json={"username": "alice", "password": PASSWORD}
         )
         assert login.status_code == 200
+
+
+def test_serve_with_several_workers_shares_sessions_and_stops_cleanly(tmp_path: Path) -> None:
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    with _serving(tmp_path, port, "--workers", "2") as (process, output):
+        match = INVITE_PATTERN.search(output)
+        assert match, output
+        client = httpx.Client(base_url=base)
+        registered = client.post(
+            "/api/auth/register",
+            json={
+                "code": match.group(1),
+                "username": "ann",
+                "display_name": "Ann",
+                "password": PASSWORD,
+            },
+        )
+        assert registered.status_code == 201, registered.text
+        token = registered.json()["access_token"]
+        # Whichever process answers, the session holds: the state is in PostgreSQL.
+        for _ in range(10):
+            me = client.get("/api/users/me", headers={"Authorization": f"Bearer {token}"})
+            assert me.status_code == 200
+            refreshed = client.post("/api/auth/refresh")
+            assert refreshed.status_code == 200, refreshed.text
+            token = refreshed.json()["access_token"]
+    assert process.returncode == 0
+    assert not (tmp_path / "postgres" / "postmaster.pid").exists()
+    bad = _butler("serve", "--workers", "0", env=_env(tmp_path))
+    assert bad.returncode == 2 and "--workers" in bad.stderr
 
 
 def test_production_mode_refuses_default_secrets_and_names_them(tmp_path: Path) -> None:

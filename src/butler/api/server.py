@@ -5,13 +5,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import signal
 from collections.abc import Sequence
 from datetime import timedelta
+from typing import Any
 
 import uvicorn
+from uvicorn.supervisors.multiprocess import Multiprocess
 
 from butler.api.app import create_app
+from butler.api.worker import WORKER_DSN_VARIABLE
 from butler.auth import invites
 from butler.config import Settings
 from butler.db import migrate
@@ -58,11 +62,32 @@ def uvicorn_config(
         create_app(settings, dsn, extra_tools=extra_tools),
         host=host,
         port=port,
-        # X-Forwarded-For is honoured only from these addresses (the reverse proxy).
-        proxy_headers=True,
-        forwarded_allow_ips=settings.server.forwarded_allow_ips,
-        log_level=settings.log_level.lower(),
+        **_shared_options(settings),
     )
+
+
+def _shared_options(settings: Settings) -> dict[str, Any]:
+    return {
+        # X-Forwarded-For is honoured only from these addresses (the reverse proxy).
+        "proxy_headers": True,
+        "forwarded_allow_ips": settings.server.forwarded_allow_ips,
+        "log_level": settings.log_level.lower(),
+    }
+
+
+def _run_workers(settings: Settings, dsn: str, *, host: str, port: int) -> None:
+    """Several API processes on one socket (the API keeps no state between requests)."""
+    os.environ[WORKER_DSN_VARIABLE] = dsn
+    config = uvicorn.Config(
+        "butler.api.worker:create_worker_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=settings.server.workers,
+        **_shared_options(settings),
+    )
+    socket = config.bind_socket()
+    Multiprocess(config, sockets=[socket]).run()
 
 
 class _StopRequested(Exception):
@@ -106,4 +131,7 @@ def _serve(settings: Settings, *, host: str, port: int) -> None:
         invite = asyncio.run(first_admin_invite(dsn, timedelta(days=settings.auth.invite_ttl_days)))
         if invite is not None:
             announce_invite(invite, f"http://{host}:{port}")
-        uvicorn.Server(uvicorn_config(settings, dsn, host=host, port=port)).run()
+        if settings.server.workers > 1:
+            _run_workers(settings, dsn, host=host, port=port)
+        else:
+            uvicorn.Server(uvicorn_config(settings, dsn, host=host, port=port)).run()
