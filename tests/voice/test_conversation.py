@@ -74,6 +74,10 @@ def test_turn_timings_are_stored(
     row = rows[0]
     assert row["llm_first_token_ms"] is not None and row["llm_first_token_ms"] >= 0
     assert row["first_audio_ms"] is not None and 0 < row["first_audio_ms"] < 10_000
+    # The stages come from livekit's per-message metrics (ChatMessage.metrics).
+    assert row["endpointing_ms"] is not None and 0 <= row["endpointing_ms"] < 5_000
+    assert row["stt_ms"] is not None and 0 <= row["stt_ms"] < 5_000
+    assert row["tts_first_byte_ms"] is not None and 0 < row["tts_first_byte_ms"] < 5_000
     assert row["room_name"].startswith("butler-")
 
 

@@ -8,7 +8,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-from livekit.agents import AgentSession, metrics
+from livekit.agents import AgentSession
 
 from butler.voice.butler_llm import ButlerAPI
 
@@ -37,21 +37,11 @@ def attach_reporting(session: AgentSession[Any], api: ButlerAPI) -> TurnTimings:
         timings.pending.add(task)
         task.add_done_callback(timings.pending.discard)
 
-    @session.on("metrics_collected")
-    def _metrics(event: Any) -> None:
-        collected = event.metrics
-        if isinstance(collected, metrics.EOUMetrics):
-            timings.endpointing = collected.end_of_utterance_delay
-            timings.stt = collected.transcription_delay
-        elif isinstance(collected, metrics.TTSMetrics) and timings.tts_first_byte is None:
-            timings.tts_first_byte = collected.ttfb
-
     @session.on("user_state_changed")
     def _user(event: Any) -> None:
         if event.old_state == "speaking" and event.new_state == "listening":
             timings.speech_ended_at = event.created_at
             timings.first_audio_at = None
-            timings.tts_first_byte = None
 
     @session.on("agent_state_changed")
     def _agent(event: Any) -> None:
@@ -60,9 +50,18 @@ def attach_reporting(session: AgentSession[Any], api: ButlerAPI) -> TurnTimings:
 
     @session.on("conversation_item_added")
     def _item(event: Any) -> None:
+        # livekit-agents 1.8 puts each turn's latencies on its ChatMessage (`metrics`):
+        # endpointing and STT on the user's message, TTS on the reply.
         item = event.item
-        if getattr(item, "role", None) != "assistant":
+        role = getattr(item, "role", None)
+        report: dict[str, float] = getattr(item, "metrics", None) or {}
+        if role == "user":
+            timings.endpointing = report.get("end_of_turn_delay")
+            timings.stt = report.get("transcription_delay")
             return
+        if role != "assistant":
+            return
+        timings.tts_first_byte = report.get("tts_node_ttfb")
         outcome = api.outcome
         interrupted = bool(getattr(item, "interrupted", False))
         if interrupted and outcome.turn_id:
