@@ -12,7 +12,7 @@ from butler.db.embedded import EmbeddedPostgres
 from butler.users.models import Role
 from tests.fakes.tools import TEST_TOOLS
 from tests.fakes.wire import AnthropicWire
-from tests.support import Account, live_server, make_settings, register
+from tests.support import Account, claude_at, live_server, make_settings, register
 
 
 @pytest.fixture(scope="session")
@@ -65,12 +65,7 @@ def chat_url(
     """A Butler API whose LLM is Claude's wire format served on 127.0.0.1."""
     settings = make_settings(
         tmp_path_factory.mktemp("chat"),
-        llm={
-            "provider": "anthropic",
-            "api_key": "sk-ant-test",
-            "base_url": anthropic_wire.base_url,
-            "timeout_seconds": 1.0,
-        },
+        llm=claude_at(anthropic_wire.base_url),
     )
     with live_server(settings, dsn, extra_tools=TEST_TOOLS) as url:
         yield url

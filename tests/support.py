@@ -70,6 +70,16 @@ def make_settings(
     )
 
 
+def claude_at(base_url: str, timeout_seconds: float = 1.0) -> dict[str, Any]:
+    """LLM settings for Claude's wire format served by a test stub at `base_url`."""
+    return {
+        "provider": "anthropic",
+        "api_key": "sk-ant-test",
+        "base_url": base_url,
+        "timeout_seconds": timeout_seconds,
+    }
+
+
 def run(make: Callable[[asyncpg.Connection], Awaitable[T]], dsn: str) -> T:
     """Run one coroutine against a fresh connection, from synchronous test code.
 

@@ -22,7 +22,14 @@ from butler.api.web import SOURCE_TREE_WEB_DIR
 from butler.config import LiveKitSettings
 from tests.fakes.tools import TEST_TOOLS
 from tests.fakes.wire import AnthropicWire
-from tests.support import LIVEKIT_KEY, LIVEKIT_SECRET, free_port, live_server, make_settings
+from tests.support import (
+    LIVEKIT_KEY,
+    LIVEKIT_SECRET,
+    claude_at,
+    free_port,
+    live_server,
+    make_settings,
+)
 
 CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOTS = Path(__file__).parents[2] / "docs" / "screenshots"
@@ -57,12 +64,7 @@ def web_url(
         pytest.fail("the web app is not built: run `make web` (make test does it first)")
     settings = make_settings(
         tmp_path_factory.mktemp("web"),
-        llm={
-            "provider": "anthropic",
-            "api_key": "sk-ant-test",
-            "base_url": anthropic_wire.base_url,
-            "timeout_seconds": 5.0,
-        },
+        llm=claude_at(anthropic_wire.base_url, timeout_seconds=5.0),
     )
     settings = settings.model_copy(
         update={

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.fakes.wire import AnthropicWire
-from tests.support import Account, live_server, make_settings, register
+from tests.support import Account, claude_at, live_server, make_settings, register
 
 LEARNING_MODEL = "claude-haiku-test"
 
@@ -18,12 +18,7 @@ def learning_url(
 ) -> Iterator[str]:
     settings = make_settings(
         tmp_path_factory.mktemp("learning"),
-        llm={
-            "provider": "anthropic",
-            "api_key": "sk-ant-test",
-            "base_url": anthropic_wire.base_url,
-            "timeout_seconds": 10.0,
-        },
+        llm=claude_at(anthropic_wire.base_url, timeout_seconds=10.0),
         memory={"learning": True, "learning_model": LEARNING_MODEL, "learning_daily_cap": 3},
     )
     with live_server(settings, dsn) as url:
