@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -44,6 +45,14 @@ class ButlerAPI:
     apology: str = "Sorry, I can't think straight right now. Please try again in a moment."
     client: httpx.AsyncClient | None = None
     outcome: TurnOutcome = field(default_factory=TurnOutcome)
+    # One id for every request of one user turn: preemptive generation may ask on an
+    # early transcript ("remind me to call my") and again on the whole one, each with
+    # a new chat message; the API keeps one stored turn per id, the latest.
+    turn_key: str = field(default_factory=lambda: uuid.uuid4().hex)
+
+    def next_turn(self) -> None:
+        """The butler has answered: the next request belongs to a new user turn."""
+        self.turn_key = uuid.uuid4().hex
 
     def http(self) -> httpx.AsyncClient:
         # One kept-alive client per session: the connection is warm for every turn.
@@ -126,10 +135,7 @@ class _ButlerStream(llm.LLMStream):
         api: ButlerAPI = self._llm.api  # type: ignore[attr-defined]
         message = last_user_message(self._chat_ctx)
         transcript = (message.text_content or "").strip() if message else ""
-        outcome = TurnOutcome(
-            request_started=time.perf_counter(),
-            turn_id=message.id if message else None,
-        )
+        outcome = TurnOutcome(request_started=time.perf_counter(), turn_id=api.turn_key)
         api.outcome = outcome
         if not transcript:
             return

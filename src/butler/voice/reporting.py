@@ -93,6 +93,7 @@ def attach_reporting(session: AgentSession[Any], api: ButlerAPI) -> TurnTimings:
         }
         log.info("voice turn %s", {k: v for k, v in turn.items() if k != "session_id"})
         spawn(api.report("/api/voice/turns", turn))
+        api.next_turn()
 
     return timings
 
