@@ -59,6 +59,9 @@ class Reply:
         return cls("hang", first_delay=seconds)
 
 
+DEFAULT_REPLY = Reply.say("Certainly.")
+
+
 def _chunks(text: str, size: int = 6) -> list[str]:
     return [text[i : i + size] for i in range(0, len(text), size)] or []
 
@@ -72,7 +75,7 @@ class WireServer(ABC):
         self.headers: list[dict[str, str]] = []
         self.disconnects = 0
         self.completed = 0
-        self.default = Reply.say("Certainly.")
+        self.default = DEFAULT_REPLY
         self.base_url = ""
         self.app = Starlette(routes=[Route(self.path, self._handle, methods=["POST"])])
 
@@ -80,6 +83,7 @@ class WireServer(ABC):
         self.script.extend(replies)
 
     def reset(self) -> None:
+        self.default = DEFAULT_REPLY  # a test may have set its own
         self.script.clear()
         self.requests.clear()
         self.headers.clear()

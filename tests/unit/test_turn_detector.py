@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+from types import SimpleNamespace
+from typing import Any
 
 import pytest
 from livekit.agents import llm
 
+from butler.voice import turn_detector
 from butler.voice.turn_detector import (
     FINISHED,
     UNFINISHED,
@@ -53,3 +56,59 @@ def test_the_detector_reads_the_last_user_message() -> None:
     assert asyncio.run(detector.predict_end_of_turn(chat)) == UNFINISHED
     threshold = asyncio.run(detector.unlikely_threshold(None))
     assert threshold is not None and UNFINISHED < threshold < FINISHED
+
+
+class _Session:
+    """Just enough of an AgentSession for the detector to follow its events."""
+
+    def __init__(self) -> None:
+        self.handlers: dict[str, Any] = {}
+
+    def on(self, name: str) -> Any:
+        def register(handler: Any) -> Any:
+            self.handlers[name] = handler
+            return handler
+
+        return register
+
+    def emit(self, name: str, **fields: Any) -> None:
+        self.handlers[name](SimpleNamespace(**fields))
+
+
+def _stale_context() -> llm.ChatContext:
+    ctx = llm.ChatContext()
+    ctx.add_message(role="user", content="Remind me to call my")
+    return ctx
+
+
+def test_the_detector_waits_for_words_still_being_transcribed() -> None:
+    async def scenario() -> tuple[float, float, bool]:
+        detector, session = TextTurnDetector(), _Session()
+        detector.watch(session)  # type: ignore[arg-type]
+        session.emit("user_state_changed", old_state="speaking", new_state="listening")
+        prediction = asyncio.create_task(detector.predict_end_of_turn(_stale_context()))
+        await asyncio.sleep(0.05)
+        waiting = not prediction.done()
+        session.emit("user_input_transcribed", is_final=True, transcript="mother at six tonight")
+        finished = await prediction
+        # The next pause, this time with no words outstanding: the text rule alone.
+        return finished, await detector.predict_end_of_turn(_stale_context()), waiting
+
+    finished, stale, waited = asyncio.run(scenario())
+    assert waited, "the prediction must wait while words are outstanding"
+    assert finished == FINISHED  # decided on the newest words, which end a request
+    assert stale == UNFINISHED
+
+
+def test_words_that_never_come_count_as_unfinished(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(turn_detector, "WORDS_TIMEOUT", 0.05)
+
+    async def scenario() -> float:
+        detector, session = TextTurnDetector(), _Session()
+        detector.watch(session)  # type: ignore[arg-type]
+        session.emit("user_state_changed", old_state="speaking", new_state="listening")
+        ctx = llm.ChatContext()
+        ctx.add_message(role="user", content="Turn off the lights.")
+        return await detector.predict_end_of_turn(ctx)
+
+    assert asyncio.run(scenario()) == UNFINISHED

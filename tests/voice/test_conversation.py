@@ -95,3 +95,21 @@ def test_the_model_ending_the_conversation_closes_the_session_after_goodbye(
     assert result.replies[0] == "Goodnight, sleep well."
     assert result.ended_by_agent, "the session should close once the goodbye has played"
     assert rms(result.audio) > 300
+
+
+def test_a_pause_mid_sentence_is_one_turn(
+    chat_account: Account,
+    wire: AnthropicWire,
+    speak: Callable[[str], Speech],
+    converse: Converse,
+    dsn: str,
+) -> None:
+    """ "Remind me to call my … mother at six tonight": the words after the pause arrive
+    after livekit's end-of-speech decision began; the turn must still hold all of them."""
+    wire.default = Reply.say("I will remind you.")
+    converse(chat_account, [speak("Remind me to call my"), speak("mother at six tonight")], gap=0.6)
+
+    said = [m["content"] for m in stored(dsn, chat_account.id) if m["role"] == "user"]
+    assert len(said) == 1, said
+    assert said[0].lower().startswith("remind me to call my")
+    assert len(said[0].split()) >= 8, said  # the words after the pause are in it

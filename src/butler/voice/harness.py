@@ -176,6 +176,13 @@ class TalkResult:
     ended_by_agent: bool = False
 
 
+def watch_turns(session: AgentSession[Any]) -> None:
+    """Let Butler's turn detector follow the session it decides for."""
+    detector = session.options.turn_handling.get("turn_detection")
+    if isinstance(detector, TextTurnDetector):
+        detector.watch(session)
+
+
 def session_options(settings: VoiceSettings) -> dict[str, Any]:
     """Turn handling set explicitly: nothing may fall back to LiveKit Cloud models."""
     return {
@@ -228,6 +235,7 @@ async def talk(
     session: AgentSession[Any] = AgentSession(
         vad=vad_model, stt=stt_engine, llm=ButlerLLM(api), tts=tts_engine, **options
     )
+    watch_turns(session)
     session.input.audio = microphone
     session.output.audio = speaker
     result = TalkResult()

@@ -9,9 +9,11 @@ LiveKit Cloud; this one is a handful of rules that run anywhere in microseconds.
 
 from __future__ import annotations
 
+import asyncio
 import re
+from typing import Any
 
-from livekit.agents import LanguageCode, llm
+from livekit.agents import AgentSession, LanguageCode, llm
 
 # Words a finished English request rarely ends with: articles, prepositions,
 # conjunctions, possessives, auxiliaries and fillers.
@@ -104,6 +106,7 @@ UNFINISHED_ENDINGS = frozenset(
         "me",
     ]
 )
+WORDS_TIMEOUT = 5.0  # seconds to wait for the transcript of speech that just ended
 FINISHED = 0.9
 UNFINISHED = 0.05
 _WORD = re.compile(r"[a-z']+")
@@ -119,6 +122,38 @@ def end_of_turn_probability(text: str) -> float:
 
 
 class TextTurnDetector:
+    """The rule above, plus one fact the text alone cannot give: whether the speaker
+    has spoken again since the last final transcript. livekit decides on the end of a
+    turn when speech stops, even if the words of that newest stretch of speech are
+    still being transcribed; the decision would then see only the words before it
+    ("remind me to call my…") and commit them as the whole request. So while words
+    are outstanding the prediction waits for them: their arrival makes livekit start
+    the decision again with every word (cancelling this one), and new speech cancels
+    it too, and if the decision goes on it is made on the newest words. If they never
+    come (the STT heard only noise), the turn counts as unfinished and the longer
+    endpointing delay applies."""
+
+    def __init__(self) -> None:
+        self.awaiting_words = False
+        self._words = asyncio.Event()
+        self._last_words = ""
+
+    def watch(self, session: AgentSession[Any]) -> None:
+        """Follow the session's speech and transcripts (call once, after creating it)."""
+
+        @session.on("user_state_changed")
+        def _speech(event: Any) -> None:
+            if event.old_state == "speaking" and event.new_state != "speaking":
+                self.awaiting_words = True
+                self._words.clear()
+
+        @session.on("user_input_transcribed")
+        def _words(event: Any) -> None:
+            if event.is_final:
+                self.awaiting_words = False
+                self._last_words = str(event.transcript or "")
+                self._words.set()
+
     @property
     def model(self) -> str:
         return "butler-text-rules"
@@ -139,6 +174,14 @@ class TextTurnDetector:
         *,
         timeout: float | None = None,  # noqa: ASYNC109
     ) -> float:
+        if self.awaiting_words:
+            try:
+                await asyncio.wait_for(self._words.wait(), WORDS_TIMEOUT)
+            except TimeoutError:
+                return UNFINISHED
+            # The chat context predates these words; whether the turn is over depends
+            # on how the newest words end.
+            return end_of_turn_probability(self._last_words)
         for item in reversed(chat_ctx.items):
             if isinstance(item, llm.ChatMessage) and item.role == "user":
                 return end_of_turn_probability(item.text_content or "")

@@ -17,7 +17,7 @@ from livekit.agents import AgentServer, AgentSession, JobContext, JobProcess
 from butler.config import Settings
 from butler.voice.agent import ButlerAgent
 from butler.voice.butler_llm import ButlerAPI, ButlerLLM
-from butler.voice.harness import session_options
+from butler.voice.harness import session_options, watch_turns
 from butler.voice.providers import build_stt, build_tts, build_vad, prewarm_local_models
 from butler.voice.reporting import attach_reporting
 
@@ -77,6 +77,7 @@ async def entrypoint(ctx: JobContext) -> None:
         tts=build_tts(settings.tts, str(profile.get("voice", ""))),
         **session_options(settings.voice),
     )
+    watch_turns(session)
     attach_reporting(session, api)
     ctx.add_shutdown_callback(api.aclose)
     await session.start(agent=ButlerAgent(api), room=ctx.room)
