@@ -87,7 +87,7 @@ class AgentSettings(BaseModel):
 
 
 class MemorySettings(BaseModel):
-    # Embeddings: "local" runs all-MiniLM-L6-v2 (int8 ONNX) in-process; "openai" calls
+    # Embeddings: "local" runs all-MiniLM-L6-v2 (int8) in-process; "openai" calls
     # any OpenAI-compatible /v1/embeddings server; "none" leaves recall to full-text search.
     embedding_provider: Literal["local", "openai", "none"] = "local"
     embedding_model: str = "all-MiniLM-L6-v2"  # the server's model id for "openai"
@@ -96,6 +96,9 @@ class MemorySettings(BaseModel):
     embedding_dimensions: int = Field(default=384, ge=8, le=2000)  # pgvector HNSW limit
     # A turn waits this long for its query embedding, then recalls by full text alone.
     embedding_timeout_ms: int = Field(default=60, ge=1, le=5000)
+    # Where the local model's int8 conversion is kept (made once, ~23 MB); unset:
+    # $XDG_CACHE_HOME/butler/models, else ~/.cache/butler/models.
+    model_cache_dir: Path | None = None
     context_facts: int = Field(default=8, ge=0, le=50)
     context_token_budget: int = Field(default=400, ge=0, le=4000)
     dedupe_similarity: float = Field(default=0.9, gt=0, le=1)

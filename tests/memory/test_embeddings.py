@@ -10,6 +10,7 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -175,7 +176,8 @@ def test_a_burst_of_turns_does_not_queue_embeddings() -> None:
 
     async def burst() -> tuple[list[str | None], float, int]:
         started = time.monotonic()
-        results = await asyncio.gather(*(recall.query_vector(f"q{n}") for n in range(6)))
+        someone = uuid.uuid4()
+        results = await asyncio.gather(*(recall.query_vector(someone, f"q{n}") for n in range(6)))
         took = time.monotonic() - started
         return list(results), took, recall._embedding
 
@@ -197,11 +199,17 @@ def test_a_repeated_transcript_is_embedded_once() -> None:
     recall = HybridRecall(FactStore(Counting(), settings), settings)
 
     async def restarts() -> list[str | None]:
-        return [await recall.query_vector(q) for q in ("turn off the lights",) * 3 + ("hi",)]
+        said = ("turn off the lights",) * 3 + ("hi",)
+        someone, another = uuid.uuid4(), uuid.uuid4()
+        vectors = [await recall.query_vector(someone, words) for words in said]
+        # Another person's identical words are embedded for them: no one can time
+        # whether someone else said the same thing.
+        vectors.append(await recall.query_vector(another, "hi"))
+        return vectors
 
     vectors = asyncio.run(restarts())
-    assert calls == ["turn off the lights", "hi"]
-    assert vectors[0] == vectors[1] == vectors[2] != vectors[3]
+    assert calls == ["turn off the lights", "hi", "hi"]
+    assert vectors[0] == vectors[1] == vectors[2] != vectors[3] == vectors[4]
 
 
 class TinyEmbedder:
@@ -257,7 +265,7 @@ def test_reembed_moves_facts_to_another_dimension_and_back(tmp_path: Path) -> No
         )
         assert result.returncode == 0, result.stderr
         assert "70/70 100%" in result.stderr
-        assert "Re-embedded 70 fact(s) with all-MiniLM-L6-v2-int8" in result.stdout
+        assert "Re-embedded 70 fact(s) with all-MiniLM-L6-v2-qint8" in result.stdout
 
         async def dims() -> int:
             conn = await asyncpg.connect(embedded.dsn)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import uuid
 from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -108,6 +109,12 @@ class Brain:
     @property
     def ready(self) -> bool:
         return self.provider is not None
+
+    def prepare(self, user_id: uuid.UUID, text: str) -> None:
+        """Start the work a turn for these words will need before its caller is fully
+        loaded (the facts' query embedding), so it is under way, not waited for."""
+        if self.ready:
+            self.facts.prepare(user_id, text)
 
     async def _context(self, request: TurnRequest) -> tuple[list[llm.Message], list[str]]:
         # Facts (query embedding, then recall) load beside the history, each on its own

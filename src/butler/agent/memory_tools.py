@@ -31,7 +31,7 @@ def memory_tools(pool: asyncpg.Pool, store: FactStore, recall: HybridRecall) -> 
     async def recall_facts(ctx: ToolContext, query: str) -> str:
         """Search what you remember about the user. Returns matching facts with their ids
         (needed by forget_fact)."""
-        vector = await recall.query_vector(query)
+        vector = await recall.query_vector(ctx.user.id, query)
         async with connection(pool) as conn:
             found = await recall.search(conn, ctx.user.id, query, limit=8, vector=vector)
         if not found:

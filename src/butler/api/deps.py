@@ -85,8 +85,17 @@ async def _load_user(services: Services, user_id: uuid.UUID) -> User:
     return user
 
 
+async def authenticate(request: Request, services: Services, turn_text: str | None = None) -> User:
+    """The caller by access token. With `turn_text`, the turn's recall starts as soon as
+    the token checks out, so it runs while the account loads."""
+    user_id = services.tokens.verify_access(bearer_token(request))
+    if turn_text is not None:
+        services.brain.prepare(user_id, turn_text)
+    return await _load_user(services, user_id)
+
+
 async def get_current_user(request: Request, services: ServicesDep) -> User:
-    return await _load_user(services, services.tokens.verify_access(bearer_token(request)))
+    return await authenticate(request, services)
 
 
 CurrentUser = Annotated[User, Depends(get_current_user)]
@@ -117,9 +126,19 @@ class VoiceCaller:
     session: VoiceSession
 
 
-async def get_voice_caller(request: Request, services: ServicesDep) -> VoiceCaller:
+async def voice_caller(
+    request: Request, services: Services, turn_text: str | None = None
+) -> VoiceCaller:
+    """The voice worker's caller by voice-session credential; `turn_text` as in
+    `authenticate`."""
     session = services.tokens.verify_voice(bearer_token(request))
+    if turn_text is not None:
+        services.brain.prepare(session.user_id, turn_text)
     return VoiceCaller(await _load_user(services, session.user_id), session)
+
+
+async def get_voice_caller(request: Request, services: ServicesDep) -> VoiceCaller:
+    return await voice_caller(request, services)
 
 
 VoiceCallerDep = Annotated[VoiceCaller, Depends(get_voice_caller)]

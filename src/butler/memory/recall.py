@@ -13,6 +13,7 @@ import asyncio
 import logging
 import re
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -35,10 +36,15 @@ MAX_DISTANCE = 0.8
 
 
 class FactSource(Protocol):
+    def prepare(self, user_id: uuid.UUID, query: str) -> None: ...
+
     async def relevant(self, pool: asyncpg.Pool, user_id: uuid.UUID, query: str) -> list[str]: ...
 
 
 class NoFacts:
+    def prepare(self, user_id: uuid.UUID, query: str) -> None:
+        pass
+
     async def relevant(self, pool: asyncpg.Pool, user_id: uuid.UUID, query: str) -> list[str]:
         return []
 
@@ -100,26 +106,46 @@ class HybridRecall:
         self.store = store
         self.settings = settings
         self._embedding = 0  # query embeddings in flight
-        # The voice worker may send one transcript several times (preemptive
-        # generation restarts a turn): the same words need not be embedded again.
-        self._recent: dict[str, str] = {}
+        # Embeddings started or done, per person and words: a turn starts its embedding
+        # while the account loads (prepare), and the voice worker may send one transcript
+        # several times (preemptive generation restarts a turn). Keyed by person too, so
+        # nobody can time whether someone else recently said the same words.
+        self._recent: dict[tuple[uuid.UUID, str], asyncio.Future[str | None]] = {}
 
-    async def query_vector(self, query: str) -> str | None:
-        """The query's embedding, or None when embeddings are off, failing, too slow, or
-        when enough are already being computed: under a burst of turns, queueing more
-        CPU-bound embeddings would only make every turn late, so some recall by text."""
+    def prepare(self, user_id: uuid.UUID, query: str) -> None:
+        """Start the query's embedding now; `relevant` or `query_vector` picks it up."""
+        if self.settings.context_facts > 0:
+            self._started(user_id, query)
+
+    def _started(self, user_id: uuid.UUID, query: str) -> asyncio.Future[str | None] | None:
+        """The embedding of `query` for this person, started now if it was not already;
+        None when embeddings are off or enough are already being computed: under a burst
+        of turns, queueing more CPU-bound embeddings would only make every turn late, so
+        some recall by text."""
         if self.store.embedder is None:
             return None
-        if (cached := self._recent.get(query)) is not None:
-            return cached
+        key = (user_id, query)
+        if (known := self._recent.get(key)) is not None:
+            return known
         if self._embedding >= MAX_EMBEDDINGS_IN_FLIGHT:
             return None
         # Counted until the work itself ends: a timed-out embedding keeps its thread.
         work = asyncio.ensure_future(self.store.embed(query))
         self._embedding += 1
-        work.add_done_callback(self._embedding_done)
+        work.add_done_callback(lambda done: self._embedding_done(key, done))
+        self._recent[key] = work
+        if len(self._recent) > RECENT_QUERIES:
+            del self._recent[next(iter(self._recent))]  # the oldest (dicts keep order)
+        return work
+
+    async def query_vector(self, user_id: uuid.UUID, query: str) -> str | None:
+        """The query's embedding, or None when embeddings are off, busy, failing or
+        slower than the configured wait."""
+        work = self._started(user_id, query)
+        if work is None:
+            return None
         try:
-            vector = await asyncio.wait_for(
+            return await asyncio.wait_for(
                 asyncio.shield(work), self.settings.embedding_timeout_ms / 1000
             )
         except TimeoutError:
@@ -129,22 +155,15 @@ class HybridRecall:
             )
         except Exception as exc:  # an embedding server being down must not cost the turn
             log.warning("query embedding failed (%s): full-text recall only", exc)
-        else:
-            self._remember(query, vector)
-            return vector
         return None
 
-    def _remember(self, query: str, vector: str | None) -> None:
-        if vector is None:
-            return
-        self._recent[query] = vector
-        if len(self._recent) > RECENT_QUERIES:
-            del self._recent[next(iter(self._recent))]  # the oldest (dicts keep order)
-
-    def _embedding_done(self, work: asyncio.Future[str | None]) -> None:
+    def _embedding_done(self, key: tuple[uuid.UUID, str], work: asyncio.Future[str | None]) -> None:
         self._embedding -= 1
-        if not work.cancelled():
-            work.exception()  # retrieved, so a late failure is not logged as unhandled
+        # A failure is retrieved here, so it is not logged as unhandled, and not kept, so
+        # the next turn with these words tries again.
+        failed = work.cancelled() or work.exception() is not None
+        if failed and self._recent.get(key) is work:
+            del self._recent[key]
 
     async def semantic(
         self, conn: asyncpg.Connection, user_id: uuid.UUID, vector: str, n: int
@@ -153,18 +172,31 @@ class HybridRecall:
         return [fact_of(r) for r in rows if r["distance"] <= MAX_DISTANCE]
 
     async def lexical(
-        self, conn: asyncpg.Connection, user_id: uuid.UUID, query: str, n: int
+        self,
+        conn: asyncpg.Connection,
+        user_id: uuid.UUID,
+        query: str,
+        n: int,
+        *,
+        any_word: Callable[[], Awaitable[bool]] | bool = True,
     ) -> list[Fact]:
         """Facts with every word of the query; when fewer than ENOUGH_MATCHES have them
-        all, facts with any of them. Every-word is precise, and cheap even with thousands
-        of facts; any-word catches the rest."""
+        all and `any_word` says so, facts with any of them.
+
+        Every-word is precise, and cheap even with thousands of facts. Any-word ranks
+        every fact that shares a single word with the message (a common word can match
+        a thousand), so it only runs when no nearest-neighbour half stands beside it:
+        on the labelled set, hybrid recall@3 is 1.00 with or without it.
+        """
         every_word = text_query(query, "&")
         if every_word is None:
             return []
         rows = await conn.fetch(_LEXICAL, user_id, every_word, n)
-        any_word = text_query(query, "|")
-        if len(rows) < ENOUGH_MATCHES and any_word != every_word:
-            rows = await conn.fetch(_LEXICAL, user_id, any_word, n)
+        some_word = text_query(query, "|")
+        if len(rows) < ENOUGH_MATCHES and some_word != every_word:
+            wanted = any_word if isinstance(any_word, bool) else await any_word()
+            if wanted:
+                rows = await conn.fetch(_LEXICAL, user_id, some_word, n)
         return [fact_of(r) for r in rows]
 
     async def search(
@@ -181,8 +213,11 @@ class HybridRecall:
     ) -> list[ScoredFact]:
         """The best matches for `query`, fused from both halves (either may be off)."""
         n = max(CANDIDATES, offset + limit)
-        nearest = await self.semantic(conn, user_id, vector, n) if semantic and vector else []
-        matched = await self.lexical(conn, user_id, query, n) if lexical else []
+        by_meaning = semantic and vector is not None
+        nearest = await self.semantic(conn, user_id, vector, n) if by_meaning and vector else []
+        matched = (
+            await self.lexical(conn, user_id, query, n, any_word=not by_meaning) if lexical else []
+        )
         return fuse(nearest, matched)[offset : offset + limit]
 
     async def relevant(self, pool: asyncpg.Pool, user_id: uuid.UUID, query: str) -> list[str]:
@@ -194,18 +229,35 @@ class HybridRecall:
         count = self.settings.context_facts
         if count == 0:
             return []
-        embedding = asyncio.create_task(self.query_vector(query))
-        try:
+        embedding = asyncio.create_task(self.query_vector(user_id, query))
+
+        async def no_vector() -> bool:
+            return await asyncio.shield(embedding) is None
+
+        async def by_meaning() -> list[Fact]:
+            # A connection of its own, taken only once the vector exists, so the
+            # nearest-neighbour query starts the moment the embedding ends.
+            vector = await embedding
+            if vector is None:
+                return []
             async with connection(pool) as conn:
-                matched = await self.lexical(conn, user_id, query, CANDIDATES)
+                return await self.semantic(conn, user_id, vector, CANDIDATES)
+
+        async def by_words() -> tuple[list[Fact], list[Fact]]:
+            async with connection(pool) as conn:
                 steady = [fact_of(r) for r in await conn.fetch(_STEADY, user_id, count)]
-                vector = await embedding
-                nearest = await self.semantic(conn, user_id, vector, CANDIDATES) if vector else []
+                matched = await self.lexical(conn, user_id, query, CANDIDATES, any_word=no_vector)
+                return matched, steady
+
+        meaning = asyncio.create_task(by_meaning())
+        try:
+            (matched, steady), nearest = await asyncio.gather(by_words(), meaning)
         except (asyncpg.PostgresError, OSError) as exc:
             # Facts enrich a reply; failing to read them must not cost the reply itself.
             log.warning("fact recall failed, answering without facts: %s", exc)
             return []
         finally:
+            meaning.cancel()
             embedding.cancel()
         relevant = [s.fact for s in fuse(nearest, matched)[:count]]
         return _within_budget(relevant + steady, count, self.settings.context_token_budget)

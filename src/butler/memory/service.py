@@ -7,6 +7,7 @@ import functools
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 
 import asyncpg
 
@@ -69,14 +70,14 @@ async def _usable(pool: asyncpg.Pool, embedder: Embedder) -> bool:
 
 
 @functools.cache
-def _shared_local_embedder() -> LocalEmbedder:
+def _shared_local_embedder(cache_dir: Path | None) -> LocalEmbedder:
     # One model per process: every app in it (tests run several) shares the session.
-    return LocalEmbedder()
+    return LocalEmbedder(cache_dir=cache_dir)
 
 
 def _embedder(settings: MemorySettings) -> Embedder | None:
     if settings.embedding_provider == "local":
-        return _shared_local_embedder()
+        return _shared_local_embedder(settings.model_cache_dir)
     return build_embedder(settings)
 
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Query, Response, status
+from fastapi import APIRouter, Depends, Header, Query, Request, Response, status
 from fastapi.responses import StreamingResponse
 
 from butler.agent.brain import TurnRequest, collect
-from butler.api.deps import CurrentUser, Db, ServicesDep
+from butler.api.deps import CurrentUser, Db, ServicesDep, authenticate
 from butler.api.schemas import (
     ChatRequest,
     ChatResponse,
@@ -19,6 +19,7 @@ from butler.api.schemas import (
 from butler.api.sse import event_stream
 from butler.api.turns import ensure_ready
 from butler.memory import history
+from butler.users.models import User
 
 router = APIRouter(prefix="/api/chat", tags=["chat"])
 _ERRORS = error_responses(401, 413, 422, 502, 503)
@@ -27,7 +28,15 @@ _SSE: dict[int | str, dict[str, Any]] = {
 }
 
 
-def _turn(body: ChatRequest, user: CurrentUser) -> TurnRequest:
+async def get_chat_caller(body: ChatRequest, request: Request, services: ServicesDep) -> User:
+    return await authenticate(request, services, turn_text=body.message)
+
+
+# The caller of a turn: like CurrentUser, with the turn's recall started early.
+ChatCaller = Annotated[User, Depends(get_chat_caller)]
+
+
+def _turn(body: ChatRequest, user: User) -> TurnRequest:
     return TurnRequest(
         user=user,
         channel="text",
@@ -45,7 +54,7 @@ def _turn(body: ChatRequest, user: CurrentUser) -> TurnRequest:
 )
 async def chat(
     body: ChatRequest,
-    user: CurrentUser,
+    user: ChatCaller,
     services: ServicesDep,
     accept: Annotated[str, Header()] = "application/json",
 ) -> ChatResponse | StreamingResponse:
@@ -59,7 +68,7 @@ async def chat(
 
 @router.post("/stream", responses={**_ERRORS, 200: {"content": {"text/event-stream": {}}}})
 async def chat_stream(
-    body: ChatRequest, user: CurrentUser, services: ServicesDep
+    body: ChatRequest, user: ChatCaller, services: ServicesDep
 ) -> StreamingResponse:
     brain = ensure_ready(services)
     return event_stream(brain.run(_turn(body, user)), keepalive=services.keepalive_seconds)

@@ -36,7 +36,7 @@ async def list_facts(
     """Newest first, or with `query` the best matches first (hybrid recall)."""
     memory = services.memory
     if query and query.strip():
-        vector = await memory.recall.query_vector(query)
+        vector = await memory.recall.query_vector(user.id, query)
         found = await memory.recall.search(
             conn, user.id, query, limit=limit, offset=offset, vector=vector
         )

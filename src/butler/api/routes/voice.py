@@ -6,11 +6,13 @@ request body.
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response, status
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request, Response, status
 from fastapi.responses import StreamingResponse
 
 from butler.agent.brain import TurnRequest, collect
-from butler.api.deps import Db, ServicesDep, VoiceCallerDep
+from butler.api.deps import Db, ServicesDep, VoiceCaller, VoiceCallerDep, voice_caller
 from butler.api.schemas import (
     VoiceInterrupted,
     VoiceProcessRequest,
@@ -27,7 +29,17 @@ router = APIRouter(prefix="/api/voice", tags=["voice"])
 _ERRORS = error_responses(401, 413, 422, 502, 503)
 
 
-def _turn(body: VoiceProcessRequest, caller: VoiceCallerDep) -> TurnRequest:
+async def get_turn_caller(
+    body: VoiceProcessRequest, request: Request, services: ServicesDep
+) -> VoiceCaller:
+    return await voice_caller(request, services, turn_text=body.transcript)
+
+
+# The caller of a turn: like VoiceCallerDep, with the turn's recall started early.
+TurnCaller = Annotated[VoiceCaller, Depends(get_turn_caller)]
+
+
+def _turn(body: VoiceProcessRequest, caller: VoiceCaller) -> TurnRequest:
     return TurnRequest(
         user=caller.user,
         channel="voice",
@@ -40,7 +52,7 @@ def _turn(body: VoiceProcessRequest, caller: VoiceCallerDep) -> TurnRequest:
 
 @router.post("/process", response_model=VoiceProcessResponse, responses=_ERRORS)
 async def process(
-    body: VoiceProcessRequest, caller: VoiceCallerDep, services: ServicesDep
+    body: VoiceProcessRequest, caller: TurnCaller, services: ServicesDep
 ) -> VoiceProcessResponse:
     finished = await collect(ensure_ready(services).run(_turn(body, caller)))
     return VoiceProcessResponse(
@@ -52,7 +64,7 @@ async def process(
 
 @router.post("/stream", responses={**_ERRORS, 200: {"content": {"text/event-stream": {}}}})
 async def stream(
-    body: VoiceProcessRequest, caller: VoiceCallerDep, services: ServicesDep
+    body: VoiceProcessRequest, caller: TurnCaller, services: ServicesDep
 ) -> StreamingResponse:
     brain = ensure_ready(services)
     return event_stream(brain.run(_turn(body, caller)), keepalive=services.keepalive_seconds)
