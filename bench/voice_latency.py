@@ -85,7 +85,13 @@ async def make_user(dsn: str, api_url: str) -> str:
 
 
 async def run_case(
-    label: str, speech: list, api_url: str, credential: str, engines: dict, defaults: bool
+    label: str,
+    speech: list,
+    api_url: str,
+    credential: str,
+    engines: dict,
+    defaults: bool,
+    settings: VoiceSettings,
 ) -> list[float]:
     latencies = []
     for index, (samples, rate) in enumerate(speech):
@@ -96,7 +102,7 @@ async def run_case(
             [Utterance(samples, at=0.3)],
             rate,
             api=api,
-            settings=VoiceSettings(),
+            settings=settings,
             stt_engine=engines["stt"],
             tts_engine=engines["tts"],
             vad_model=engines["vad"],
@@ -114,6 +120,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--utterances", type=int, default=10)
     parser.add_argument("--verbose", action="store_true", help="log each turn's stage timings")
+    parser.add_argument(
+        "--silence",
+        type=float,
+        default=VoiceSettings().vad_min_silence_seconds,
+        help="Silero's silence window for Butler's cases (default: Butler's setting)",
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="only (a) with Butler's settings, for tuning"
+    )
     args = parser.parse_args()
     if args.verbose:
         import logging
@@ -196,20 +211,25 @@ def main() -> None:
                     response_format="pcm",
                 ),
             }
-            butler = {**services, "vad": build_vad(VoiceSettings())}
-            defaults = {**services, "vad": silero.VAD.load()}
-            local = {"stt": LocalSTT(), "tts": LocalTTS(), "vad": build_vad(VoiceSettings())}
-
+            ours = VoiceSettings(vad_min_silence_seconds=args.silence)
+            butler = {**services, "vad": build_vad(ours)}
+            cases = {"(a) services, Butler settings": ("butler", butler, False)}
+            if not args.quick:
+                cases["(a) services, livekit-agents defaults"] = (
+                    "defaults",
+                    {**services, "vad": silero.VAD.load()},
+                    True,
+                )
+                cases["(b) local models, Butler settings"] = (
+                    "local",
+                    {"stt": LocalSTT(), "tts": LocalTTS(), "vad": build_vad(ours)},
+                    False,
+                )
             results = {
-                "(a) services, Butler settings": asyncio.run(
-                    run_case("butler", speech, api_url, credential, butler, False)
-                ),
-                "(a) services, livekit-agents defaults": asyncio.run(
-                    run_case("defaults", speech, api_url, credential, defaults, True)
-                ),
-                "(b) local models, Butler settings": asyncio.run(
-                    run_case("local", speech, api_url, credential, local, False)
-                ),
+                label: asyncio.run(
+                    run_case(name, speech, api_url, credential, engines, defaults, ours)
+                )
+                for label, (name, engines, defaults) in cases.items()
             }
         finally:
             for process in processes:
@@ -218,7 +238,7 @@ def main() -> None:
                 process.wait(30)
 
     budget = (STT_MS + LLM_MS + TTS_MS) / 1000
-    silence = VoiceSettings().vad_min_silence_seconds
+    silence = args.silence
     print(f"\nend of speech -> first audio frame, {args.utterances} espeak-ng utterances")
     print(
         f"(a) service delays: STT {STT_MS} ms, LLM first sentence {LLM_MS} ms, "
@@ -234,7 +254,7 @@ def main() -> None:
             f"{percentile(values, 95) * 1000:>7.0f}ms {statistics.fmean(values) * 1000:>7.0f}ms"
         )
     ours = results["(a) services, Butler settings"]
-    theirs = results["(a) services, livekit-agents defaults"]
+    theirs = results.get("(a) services, livekit-agents defaults")
     if ours:
         overhead = (percentile(ours, 50) - budget - silence) * 1000
         print(
