@@ -138,6 +138,10 @@ class TTSSettings(BaseModel):
 
 class VoiceSettings(BaseModel):
     vad_min_silence_seconds: float = Field(default=0.3, ge=0.05, le=3)
+    # Transcribe the utterance so far after this much quiet and start the reply on it;
+    # kept if the speech then ends (0 turns it off: transcription waits for the VAD).
+    # (0.06: two of Silero's 32 ms windows under its activation threshold.)
+    preflight_pause_seconds: float = Field(default=0.06, ge=0, le=1)
     endpointing_min_delay_seconds: float = Field(default=0.5, ge=0, le=3)
     endpointing_max_delay_seconds: float = Field(default=1.6, ge=0.1, le=10)
     api_timeout_seconds: float = Field(default=8.0, gt=0, le=60)

@@ -75,6 +75,29 @@ class _Session:
         self.handlers[name](SimpleNamespace(**fields))
 
 
+def _speak(session: _Session) -> None:
+    session.emit("user_state_changed", old_state="listening", new_state="speaking")
+    session.emit("user_state_changed", old_state="speaking", new_state="listening")
+
+
+def test_words_that_came_before_the_end_of_speech_are_not_waited_for() -> None:
+    """An early transcription can deliver the final words before the VAD says the speech
+    ended: the decision must not then wait for words that already came."""
+
+    async def scenario() -> float:
+        detector, session = TextTurnDetector(), _Session()
+        detector.watch(session)  # type: ignore[arg-type]
+        session.emit("user_state_changed", old_state="listening", new_state="speaking")
+        session.emit("user_input_transcribed", is_final=True, transcript="call my mother")
+        session.emit("user_state_changed", old_state="speaking", new_state="listening")
+        # livekit's decision after a final transcript carries every word so far
+        ctx = llm.ChatContext()
+        ctx.add_message(role="user", content="Remind me to call my mother")
+        return await asyncio.wait_for(detector.predict_end_of_turn(ctx), 1.0)
+
+    assert asyncio.run(scenario()) == FINISHED  # at once, not after WORDS_TIMEOUT
+
+
 def _stale_context() -> llm.ChatContext:
     ctx = llm.ChatContext()
     ctx.add_message(role="user", content="Remind me to call my")
@@ -85,7 +108,7 @@ def test_the_detector_waits_for_words_still_being_transcribed() -> None:
     async def scenario() -> tuple[float, float, bool]:
         detector, session = TextTurnDetector(), _Session()
         detector.watch(session)  # type: ignore[arg-type]
-        session.emit("user_state_changed", old_state="speaking", new_state="listening")
+        _speak(session)
         prediction = asyncio.create_task(detector.predict_end_of_turn(_stale_context()))
         await asyncio.sleep(0.05)
         waiting = not prediction.done()
@@ -106,7 +129,7 @@ def test_words_that_never_come_count_as_unfinished(monkeypatch: pytest.MonkeyPat
     async def scenario() -> float:
         detector, session = TextTurnDetector(), _Session()
         detector.watch(session)  # type: ignore[arg-type]
-        session.emit("user_state_changed", old_state="speaking", new_state="listening")
+        _speak(session)
         ctx = llm.ChatContext()
         ctx.add_message(role="user", content="Turn off the lights.")
         return await detector.predict_end_of_turn(ctx)

@@ -22,6 +22,7 @@ from livekit.agents import Agent, AgentSession, io, stt, tts, vad
 from butler.config import VoiceSettings
 from butler.voice.agent import ButlerAgent
 from butler.voice.butler_llm import ButlerAPI, ButlerLLM
+from butler.voice.providers import with_preflight
 from butler.voice.reporting import attach_reporting, drain
 from butler.voice.turn_detector import TextTurnDetector
 
@@ -196,7 +197,9 @@ def session_options(settings: VoiceSettings) -> dict[str, Any]:
             },
             # The LLM and TTS start on the final transcript, before the endpointing wait
             # ends: the wait lets a hesitating speaker carry on without costing latency.
-            "preemptive_generation": {"enabled": True, "preemptive_tts": True},
+            # The preflight transcript, a changed final one and a restart after a pause
+            # each start one; more than livekit's 3 are needed for a hesitant speaker.
+            "preemptive_generation": {"enabled": True, "preemptive_tts": True, "max_retries": 6},
             # A cough or "mm" that stops the butler is a false interruption: the reply
             # resumes where it paused (in rooms, whose audio output can pause).
             "interruption": {
@@ -232,6 +235,8 @@ async def talk(
     microphone = ScheduledMicrophone(utterances, rate)
     speaker = CapturedSpeaker()
     options = {} if framework_defaults else session_options(settings)
+    if not framework_defaults:
+        stt_engine = with_preflight(stt_engine, vad_model, settings)
     session: AgentSession[Any] = AgentSession(
         vad=vad_model, stt=stt_engine, llm=ButlerLLM(api), tts=tts_engine, **options
     )

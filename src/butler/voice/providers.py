@@ -14,11 +14,33 @@ from butler.users.voices import DEFAULT_VOICE
 log = logging.getLogger(__name__)
 
 LOCAL_VOICE = "piper_joe"
+# Silero's speech probability thresholds (its defaults, set here because the preflight
+# transcription judges pauses by the same measure).
+VAD_ACTIVATION = 0.5
+VAD_DEACTIVATION = 0.35
 
 
 def build_vad(settings: VoiceSettings) -> vad.VAD:
-    vad_model: vad.VAD = silero.VAD.load(min_silence_duration=settings.vad_min_silence_seconds)
+    vad_model: vad.VAD = silero.VAD.load(
+        min_silence_duration=settings.vad_min_silence_seconds,
+        activation_threshold=VAD_ACTIVATION,
+        deactivation_threshold=VAD_DEACTIVATION,
+    )
     return vad_model
+
+
+def with_preflight(engine: stt.STT, vad_model: vad.VAD, settings: VoiceSettings) -> stt.STT:
+    """The STT the session uses: transcribing at the first pause (see preflight_stt)."""
+    if settings.preflight_pause_seconds <= 0:
+        return engine
+    from butler.voice.preflight_stt import PreflightSTT
+
+    return PreflightSTT(
+        stt_engine=engine,
+        vad_model=vad_model,
+        pause_seconds=settings.preflight_pause_seconds,
+        quiet_below=VAD_ACTIVATION,
+    )
 
 
 def build_stt(settings: STTSettings, vad_model: vad.VAD) -> stt.STT:

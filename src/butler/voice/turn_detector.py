@@ -131,26 +131,35 @@ class TextTurnDetector:
     the decision again with every word (cancelling this one), and new speech cancels
     it too, and if the decision goes on it is made on the newest words. If they never
     come (the STT heard only noise), the turn counts as unfinished and the longer
-    endpointing delay applies."""
+    endpointing delay applies.
+
+    Stretches of speech are counted from their start, not their end: an STT that
+    transcribes at the first pause (voice/preflight_stt.py) may deliver the final words
+    before the VAD reports the end of the speech they came from."""
 
     def __init__(self) -> None:
-        self.awaiting_words = False
+        self._stretches = 0  # stretches of speech begun
+        self._heard = 0  # stretches begun before the latest final transcript
         self._words = asyncio.Event()
         self._last_words = ""
+
+    @property
+    def awaiting_words(self) -> bool:
+        return self._stretches > self._heard
 
     def watch(self, session: AgentSession[Any]) -> None:
         """Follow the session's speech and transcripts (call once, after creating it)."""
 
         @session.on("user_state_changed")
         def _speech(event: Any) -> None:
-            if event.old_state == "speaking" and event.new_state != "speaking":
-                self.awaiting_words = True
+            if event.new_state == "speaking" and event.old_state != "speaking":
+                self._stretches += 1
                 self._words.clear()
 
         @session.on("user_input_transcribed")
         def _words(event: Any) -> None:
             if event.is_final:
-                self.awaiting_words = False
+                self._heard = self._stretches
                 self._last_words = str(event.transcript or "")
                 self._words.set()
 

@@ -18,7 +18,13 @@ from butler.config import Settings
 from butler.voice.agent import ButlerAgent
 from butler.voice.butler_llm import ButlerAPI, ButlerLLM
 from butler.voice.harness import session_options, watch_turns
-from butler.voice.providers import build_stt, build_tts, build_vad, prewarm_local_models
+from butler.voice.providers import (
+    build_stt,
+    build_tts,
+    build_vad,
+    prewarm_local_models,
+    with_preflight,
+)
 from butler.voice.reporting import attach_reporting
 
 log = logging.getLogger(__name__)
@@ -72,7 +78,7 @@ async def entrypoint(ctx: JobContext) -> None:
     vad_model = ctx.proc.userdata.get("vad") or build_vad(settings.voice)
     session: AgentSession[Any] = AgentSession(
         vad=vad_model,
-        stt=build_stt(settings.stt, vad_model),
+        stt=with_preflight(build_stt(settings.stt, vad_model), vad_model, settings.voice),
         llm=ButlerLLM(api),
         tts=build_tts(settings.tts, str(profile.get("voice", ""))),
         **session_options(settings.voice),

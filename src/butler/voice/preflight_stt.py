@@ -1,0 +1,208 @@
+"""Speech to text that guesses at the first pause and confirms at the end of speech.
+
+Behind a VAD, a batch STT (Groq, an OpenAI-compatible server, local whisper) hears an
+utterance only once the VAD's silence window has passed, and the reply waits for that
+window and then for the transcription. This adapter transcribes the whole utterance so
+far as soon as the speaker has paused briefly (60 ms) and reports it as a *preflight*
+transcript, on which livekit-agents starts the reply preemptively. When the VAD then
+ends the speech with no new speech since the pause, that same transcription becomes the
+final transcript, so the reply already under way is the one kept. If the speaker carries
+on, the guess is dropped, and the final transcript is made from all of the audio.
+
+Every transcription covers the utterance from its start: a pause never cuts the words
+into pieces transcribed apart (a short VAD window would, and whisper then repeats or
+drops words at the cuts). A pause costs one extra transcription, never accuracy.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from typing import Any
+
+from livekit import rtc
+from livekit.agents import APIConnectOptions, stt, utils, vad
+from livekit.agents.types import DEFAULT_API_CONNECT_OPTIONS, NOT_GIVEN, NotGivenOr
+
+log = logging.getLogger(__name__)
+
+# A failed transcription is not retried inside the stream: the turn would only be later.
+_STREAM_OPTIONS = APIConnectOptions(max_retry=0, timeout=DEFAULT_API_CONNECT_OPTIONS.timeout)
+
+
+class PreflightSTT(stt.STT):
+    """Wraps a batch STT; streams START/END of speech, preflight and final transcripts."""
+
+    def __init__(
+        self, *, stt_engine: stt.STT, vad_model: vad.VAD, pause_seconds: float, quiet_below: float
+    ) -> None:
+        super().__init__(capabilities=stt.STTCapabilities(streaming=True, interim_results=False))
+        self.wrapped = stt_engine
+        self.vad = vad_model
+        self.pause_seconds = pause_seconds
+        self.quiet_below = quiet_below  # the VAD's speech probability below which is quiet
+        self.wrapped.on("metrics_collected", self._forward_metrics)
+
+    @property
+    def model(self) -> str:
+        return self.wrapped.model
+
+    @property
+    def provider(self) -> str:
+        return self.wrapped.provider
+
+    def _forward_metrics(self, *args: Any, **kwargs: Any) -> None:
+        self.emit("metrics_collected", *args, **kwargs)
+
+    async def _recognize_impl(
+        self,
+        buffer: utils.AudioBuffer,
+        *,
+        language: NotGivenOr[str] = NOT_GIVEN,
+        conn_options: APIConnectOptions = DEFAULT_API_CONNECT_OPTIONS,
+    ) -> stt.SpeechEvent:
+        return await self.wrapped.recognize(
+            buffer=buffer, language=language, conn_options=conn_options
+        )
+
+    def stream(
+        self,
+        *,
+        language: NotGivenOr[str] = NOT_GIVEN,
+        conn_options: APIConnectOptions = DEFAULT_API_CONNECT_OPTIONS,
+    ) -> stt.RecognizeStream:
+        return PreflightStream(self, language=language)
+
+    def prewarm(self) -> None:
+        self.wrapped.prewarm()
+
+    async def aclose(self) -> None:
+        self.wrapped.off("metrics_collected", self._forward_metrics)
+
+
+class Utterance:
+    """The audio of the speech in progress, and the guess made at its latest pause."""
+
+    def __init__(self, frames: list[rtc.AudioFrame]) -> None:
+        self.frames = list(frames)
+        self.quiet_seconds = 0.0
+        self.guess: asyncio.Task[stt.SpeechEvent] | None = None
+
+    def drop_guess(self) -> None:
+        if self.guess is not None:
+            self.guess.cancel()
+            self.guess = None
+
+
+class PreflightStream(stt.RecognizeStream):
+    def __init__(self, adapter: PreflightSTT, *, language: NotGivenOr[str]) -> None:
+        super().__init__(stt=adapter, conn_options=_STREAM_OPTIONS)
+        self._adapter = adapter
+        self._language = language
+        self._utterance: Utterance | None = None
+
+    async def _metrics_monitor_task(self, event_aiter: Any) -> None:
+        async for _ in event_aiter:
+            pass  # the wrapped STT reports its own metrics
+
+    async def _run(self) -> None:
+        vad_stream = self._adapter.vad.stream()
+
+        async def forward_input() -> None:
+            async for item in self._input_ch:
+                if isinstance(item, self._FlushSentinel):
+                    vad_stream.flush()
+                else:
+                    vad_stream.push_frame(item)
+            vad_stream.end_input()
+
+        async def follow_speech() -> None:
+            async for event in vad_stream:
+                await self._on_vad(event)
+
+        tasks = [asyncio.create_task(forward_input()), asyncio.create_task(follow_speech())]
+        try:
+            await asyncio.gather(*tasks)
+        finally:
+            if self._utterance is not None:
+                self._utterance.drop_guess()
+            await utils.aio.cancel_and_wait(*tasks)
+            await vad_stream.aclose()
+
+    def _transcribe(self, frames: list[rtc.AudioFrame]) -> asyncio.Task[stt.SpeechEvent]:
+        return asyncio.create_task(
+            self._adapter.wrapped.recognize(
+                buffer=utils.merge_frames(frames), language=self._language
+            )
+        )
+
+    async def _on_vad(self, event: vad.VADEvent) -> None:
+        if event.type == vad.VADEventType.START_OF_SPEECH:
+            if self._utterance is not None:
+                self._utterance.drop_guess()
+            self._utterance = Utterance(event.frames)
+            self._event_ch.send_nowait(stt.SpeechEvent(stt.SpeechEventType.START_OF_SPEECH))
+        elif event.type == vad.VADEventType.INFERENCE_DONE and self._utterance is not None:
+            self._on_window(self._utterance, event)
+        elif event.type == vad.VADEventType.END_OF_SPEECH and self._utterance is not None:
+            utterance, self._utterance = self._utterance, None
+            await self._finish(utterance, event)
+
+    def _on_window(self, utterance: Utterance, event: vad.VADEvent) -> None:
+        utterance.frames.extend(event.frames)
+        seconds = sum(f.samples_per_channel / f.sample_rate for f in event.frames)
+        if event.probability >= self._adapter.quiet_below:
+            utterance.quiet_seconds = 0.0
+            utterance.drop_guess()  # they carried on: the guess misses these words
+            return
+        utterance.quiet_seconds += seconds
+        pause = self._adapter.pause_seconds
+        if pause > 0 and utterance.guess is None and utterance.quiet_seconds >= pause:
+            guess = self._transcribe(utterance.frames)
+            utterance.guess = guess
+            guess.add_done_callback(lambda done: self._announce(utterance, done))
+
+    def _announce(self, utterance: Utterance, guess: asyncio.Task[stt.SpeechEvent]) -> None:
+        """A guess that is still current becomes the preflight transcript."""
+        if guess.cancelled() or utterance.guess is not guess or self._utterance is not utterance:
+            return
+        if guess.exception() is not None or not _text(guess.result()):
+            return  # the end of speech transcribes again
+        self._event_ch.send_nowait(
+            stt.SpeechEvent(
+                stt.SpeechEventType.PREFLIGHT_TRANSCRIPT,
+                alternatives=[guess.result().alternatives[0]],
+            )
+        )
+
+    async def _finish(self, utterance: Utterance, event: vad.VADEvent) -> None:
+        speech_end_time = time.time() - event.silence_duration - event.inference_duration
+        self._event_ch.send_nowait(
+            stt.SpeechEvent(stt.SpeechEventType.END_OF_SPEECH, speech_end_time=speech_end_time)
+        )
+        final: stt.SpeechEvent | None = None
+        if utterance.guess is not None:
+            # Nothing was said since the pause: the guess heard all of it.
+            with contextlib.suppress(Exception):
+                final = await utterance.guess
+        if final is None or not _text(final):
+            try:
+                final = await self._transcribe(event.frames)
+            except Exception as exc:  # the session carries on listening
+                log.warning("transcription failed: %s", exc)
+                return
+        if not _text(final):
+            return
+        self._event_ch.send_nowait(
+            stt.SpeechEvent(
+                stt.SpeechEventType.FINAL_TRANSCRIPT,
+                alternatives=[final.alternatives[0]],
+                speech_end_time=final.speech_end_time or speech_end_time,
+            )
+        )
+
+
+def _text(event: stt.SpeechEvent) -> str:
+    return event.alternatives[0].text.strip() if event.alternatives else ""

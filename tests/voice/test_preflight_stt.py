@@ -1,0 +1,140 @@
+"""The early transcription: a guess at the first pause that becomes the final transcript
+when the speech ends there, and is dropped (never stitched) when the speaker carries on.
+
+Real Silero VAD on espeak-ng speech; the batch STT is a stand-in that reports how much
+audio it was given, so each transcript shows exactly what it covered."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+from livekit import rtc
+from livekit.agents import APIConnectOptions, stt, utils, vad
+from livekit.agents.types import NOT_GIVEN, NotGivenOr
+
+from butler.config import VoiceSettings
+from butler.voice.harness import speech_end_offset
+from butler.voice.preflight_stt import PreflightSTT
+from butler.voice.providers import with_preflight
+from tests.voice.conftest import Speech
+
+FRAME_MS = 20
+
+
+class MeasuringSTT(stt.STT):
+    """Answers "<seconds of audio>" after a short delay, and counts its calls."""
+
+    def __init__(self) -> None:
+        super().__init__(capabilities=stt.STTCapabilities(streaming=False, interim_results=False))
+        self.calls: list[float] = []
+
+    async def _recognize_impl(
+        self,
+        buffer: utils.AudioBuffer,
+        *,
+        language: NotGivenOr[str] = NOT_GIVEN,
+        conn_options: APIConnectOptions,
+    ) -> stt.SpeechEvent:
+        frame = utils.merge_frames(buffer)
+        seconds = frame.samples_per_channel / frame.sample_rate
+        self.calls.append(seconds)
+        await asyncio.sleep(0.03)
+        return stt.SpeechEvent(
+            stt.SpeechEventType.FINAL_TRANSCRIPT,
+            alternatives=[stt.SpeechData(language="en", text=f"{seconds:.2f}")],
+        )
+
+
+async def _events(
+    adapter: PreflightSTT, samples: np.ndarray[Any, np.dtype[np.int16]], rate: int
+) -> list[stt.SpeechEvent]:
+    """Stream the samples in real time, then a second of silence; collect the events."""
+    stream = adapter.stream()
+    per_frame = rate * FRAME_MS // 1000
+    padded = np.concatenate([samples, np.zeros(rate, dtype=np.int16)])
+
+    async def feed() -> None:
+        for start in range(0, len(padded) - per_frame + 1, per_frame):
+            chunk = padded[start : start + per_frame]
+            stream.push_frame(rtc.AudioFrame(chunk.tobytes(), rate, 1, per_frame))
+            await asyncio.sleep(FRAME_MS / 1000)
+        stream.end_input()
+
+    feeder = asyncio.create_task(feed())
+    events = [event async for event in stream]
+    await feeder
+    await stream.aclose()
+    return events
+
+
+def _trimmed(samples: np.ndarray[Any, np.dtype[np.int16]], rate: int) -> np.ndarray[Any, Any]:
+    """The audible part: espeak-ng pads its speech with silence at both ends."""
+    end = int(speech_end_offset(samples, rate) * rate)
+    start = len(samples) - int(speech_end_offset(samples[::-1].copy(), rate) * rate)
+    return samples[start:end]
+
+
+def _kinds(events: list[stt.SpeechEvent]) -> list[str]:
+    return [e.type.value for e in events]
+
+
+def _text(event: stt.SpeechEvent) -> str:
+    return event.alternatives[0].text
+
+
+def test_a_guess_at_the_end_becomes_the_final_transcript(
+    speak: Callable[[str], Speech], vad_model: vad.VAD
+) -> None:
+    samples, rate = speak("Please turn off the kitchen lights.")
+    samples = _trimmed(samples, rate)
+    wrapped = MeasuringSTT()
+    adapter = PreflightSTT(
+        stt_engine=wrapped, vad_model=vad_model, pause_seconds=0.06, quiet_below=0.5
+    )
+    events = asyncio.run(_events(adapter, samples, rate))
+
+    kinds = _kinds(events)
+    # (A pause between words may have made an earlier guess too.)
+    assert kinds[0] == "start_of_speech" and kinds[-2:] == ["end_of_speech", "final_transcript"]
+    assert set(kinds[1:-2]) == {"preflight_transcript"}
+    preflight, final = events[-3], events[-1]
+    assert _text(final) == _text(preflight)
+    # The final transcript is the last guess, not a new transcription...
+    assert float(_text(final)) == round(wrapped.calls[-1], 2)
+    # ...and that guess heard the whole utterance (and the VAD's padding before it).
+    assert wrapped.calls[-1] >= len(samples) / rate
+
+
+def test_speech_after_a_pause_drops_the_guess_and_the_final_hears_everything(
+    speak: Callable[[str], Speech], vad_model: vad.VAD
+) -> None:
+    first, rate = speak("Remind me to buy")
+    second, _ = speak("milk and bread tomorrow.")
+    first, second = _trimmed(first, rate), _trimmed(second, rate)
+    # 0.2 s: longer than the preflight pause, shorter than the VAD's 0.3 s window.
+    pause = np.zeros(int(0.2 * rate), dtype=np.int16)
+    samples = np.concatenate([first, pause, second])
+    wrapped = MeasuringSTT()
+    adapter = PreflightSTT(
+        stt_engine=wrapped, vad_model=vad_model, pause_seconds=0.06, quiet_below=0.5
+    )
+    events = asyncio.run(_events(adapter, samples, rate))
+
+    kinds = _kinds(events)
+    assert kinds.count("start_of_speech") == 1 and kinds.count("end_of_speech") == 1
+    [final] = [e for e in events if e.type == stt.SpeechEventType.FINAL_TRANSCRIPT]
+    # One transcript of the whole utterance, not two pieces cut at the pause.
+    assert float(_text(final)) >= len(samples) / rate
+    # The guess made at the pause heard only the first words and was never final.
+    assert min(wrapped.calls) < len(first) / rate + 0.3
+
+
+def test_preflight_follows_the_setting(vad_model: vad.VAD) -> None:
+    wrapped = MeasuringSTT()
+    assert with_preflight(wrapped, vad_model, VoiceSettings(preflight_pause_seconds=0)) is wrapped
+    early = with_preflight(wrapped, vad_model, VoiceSettings())
+    assert isinstance(early, PreflightSTT) and early.capabilities.streaming
+    assert early.pause_seconds == VoiceSettings().preflight_pause_seconds
