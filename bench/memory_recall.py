@@ -204,7 +204,7 @@ async def measure(
 
 
 def _cached(table: dict[str, str]):  # type: ignore[no-untyped-def]
-    async def query_vector(query: str) -> str | None:
+    async def query_vector(user_id: uuid.UUID, query: str) -> str | None:
         return table[query]
 
     return query_vector
@@ -216,7 +216,7 @@ def main() -> None:
     parser.add_argument("--per-user", type=int, default=10_000)
     parser.add_argument("--users", type=int, default=10)
     args = parser.parse_args()
-    embedder = LocalEmbedder(threads=2)
+    embedder = LocalEmbedder()  # as the server runs it: one thread
     with (
         tempfile.TemporaryDirectory(prefix="butler-bench-") as folder,
         EmbeddedPostgres(Path(folder)) as embedded,
