@@ -249,16 +249,18 @@ class HybridRecall:
                 matched = await self.lexical(conn, user_id, query, CANDIDATES, any_word=no_vector)
                 return matched, steady
 
-        meaning = asyncio.create_task(by_meaning())
+        words, meaning = asyncio.create_task(by_words()), asyncio.create_task(by_meaning())
         try:
-            (matched, steady), nearest = await asyncio.gather(by_words(), meaning)
+            (matched, steady), nearest = await asyncio.gather(words, meaning)
         except (asyncpg.PostgresError, OSError) as exc:
             # Facts enrich a reply; failing to read them must not cost the reply itself.
             log.warning("fact recall failed, answering without facts: %s", exc)
             return []
         finally:
-            meaning.cancel()
-            embedding.cancel()
+            # One half failing (or the turn going away) stops the other, and its query.
+            for task in (words, meaning, embedding):
+                task.cancel()
+            await asyncio.gather(words, meaning, return_exceptions=True)
         relevant = [s.fact for s in fuse(nearest, matched)[:count]]
         return _within_budget(relevant + steady, count, self.settings.context_token_budget)
 
