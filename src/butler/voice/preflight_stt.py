@@ -170,12 +170,13 @@ class PreflightStream(stt.RecognizeStream):
             return
         if guess.exception() is not None or not _text(guess.result()):
             return  # the end of speech transcribes again
-        self._event_ch.send_nowait(
-            stt.SpeechEvent(
-                stt.SpeechEventType.PREFLIGHT_TRANSCRIPT,
-                alternatives=[guess.result().alternatives[0]],
+        with contextlib.suppress(utils.aio.ChanClosed):  # the stream ended meanwhile
+            self._event_ch.send_nowait(
+                stt.SpeechEvent(
+                    stt.SpeechEventType.PREFLIGHT_TRANSCRIPT,
+                    alternatives=[guess.result().alternatives[0]],
+                )
             )
-        )
 
     async def _finish(self, utterance: Utterance, event: vad.VADEvent) -> None:
         speech_end_time = time.time() - event.silence_duration - event.inference_duration
