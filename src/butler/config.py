@@ -147,6 +147,8 @@ class VoiceSettings(BaseModel):
     api_timeout_seconds: float = Field(default=8.0, gt=0, le=60)
     greeting: str = ""
     apology: str = "Sorry, I can't think straight right now. Please try again in a moment."
+    # Spoken when speech could not be transcribed (the STT and its fallback failed).
+    unheard_apology: str = "Sorry, I didn't catch that. Could you say it again?"
 
 
 class Settings(BaseSettings):

@@ -1,6 +1,7 @@
 """OpenAI-compatible speech services with fixed delays, for the latency benchmark.
 
-POST /v1/audio/transcriptions answers after STT_DELAY with a fixed transcript;
+POST /v1/audio/transcriptions answers after STT_DELAY with a fixed transcript (or,
+built with `stt_status`, with OpenAI's error object and that status);
 POST /v1/audio/speech (Kokoro's API) streams 24 kHz PCM after TTS_DELAY.
 Run: python -m tests.fakes.speech_services PORT STT_DELAY TTS_DELAY
 """
@@ -22,10 +23,16 @@ from starlette.routing import Route
 RATE = 24_000
 
 
-def build(stt_delay: float, tts_delay: float) -> Starlette:
+def build(stt_delay: float, tts_delay: float, stt_status: int = 200) -> Starlette:
+    transcriptions: list[int] = []
+
     async def transcribe(request: Request) -> JSONResponse:
         await request.body()
         await asyncio.sleep(stt_delay)
+        transcriptions.append(stt_status)
+        if stt_status != 200:
+            error = {"message": "scripted failure", "type": "server_error", "code": None}
+            return JSONResponse({"error": error}, status_code=stt_status)
         return JSONResponse({"text": "Please turn off the kitchen lights."})
 
     async def speech(request: Request) -> StreamingResponse:
@@ -43,12 +50,14 @@ def build(stt_delay: float, tts_delay: float) -> Starlette:
 
         return StreamingResponse(pcm(), media_type="audio/pcm")
 
-    return Starlette(
+    app = Starlette(
         routes=[
             Route("/v1/audio/transcriptions", transcribe, methods=["POST"]),
             Route("/v1/audio/speech", speech, methods=["POST"]),
         ]
     )
+    app.state.transcriptions = transcriptions  # the status of each one answered
+    return app
 
 
 if __name__ == "__main__":

@@ -66,6 +66,24 @@ def _chunks(text: str, size: int = 6) -> list[str]:
     return [text[i : i + size] for i in range(0, len(text), size)] or []
 
 
+@contextmanager
+def serving(app: Starlette) -> Iterator[str]:
+    """Serve `app` with uvicorn on 127.0.0.1 in a thread; yield its base URL."""
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        if not thread.is_alive():
+            raise RuntimeError("wire server did not start")
+        threading.Event().wait(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
 class WireServer(ABC):
     path = "/"
 
@@ -123,22 +141,9 @@ class WireServer(ABC):
 
     @contextmanager
     def running(self) -> Iterator[WireServer]:
-        port = free_port()
-        server = uvicorn.Server(
-            uvicorn.Config(self.app, host="127.0.0.1", port=port, log_level="warning")
-        )
-        thread = threading.Thread(target=server.run, daemon=True)
-        thread.start()
-        while not server.started:
-            if not thread.is_alive():
-                raise RuntimeError("wire server did not start")
-            threading.Event().wait(0.02)
-        self.base_url = f"http://127.0.0.1:{port}"
-        try:
+        with serving(self.app) as base_url:
+            self.base_url = base_url
             yield self
-        finally:
-            server.should_exit = True
-            thread.join(timeout=10)
 
 
 def _sse(event: str, data: dict[str, Any]) -> bytes:

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import pytest
 from livekit import api as livekit_api
-from livekit.agents import vad
+from livekit.agents import stt, vad
 
 from butler.config import VoiceSettings
 from butler.voice.butler_llm import ButlerAPI
@@ -26,15 +26,16 @@ Speech = tuple[np.ndarray[Any, np.dtype[np.int16]], int]
 
 
 @pytest.fixture(scope="session")
-def speak(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Speech]:
-    """Generated speech (espeak-ng, deterministic) as mono int16 samples."""
+def speak(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Speech]:
+    """Generated speech (espeak-ng, deterministic) as mono int16 samples; `speed` in
+    words a minute."""
     espeak = shutil.which("espeak-ng")
     assert espeak, "espeak-ng is required: the test set-up installs it (apt-get install espeak-ng)"
     folder = tmp_path_factory.mktemp("speech")
 
-    def make(text: str) -> Speech:
-        path = folder / f"{abs(hash(text))}.wav"
-        subprocess.run([espeak, "-s", "150", "-w", str(path), text], check=True)
+    def make(text: str, speed: int = 150) -> Speech:
+        path = folder / f"{abs(hash((text, speed)))}.wav"
+        subprocess.run([espeak, "-s", str(speed), "-w", str(path), text], check=True)
         return read_wav(path)
 
     return make
@@ -83,6 +84,7 @@ def converse(vad_model: vad.VAD, local_stt: LocalSTT, local_tts: LocalTTS) -> Co
         gap: float = 3.0,
         api: ButlerAPI | None = None,
         tail_seconds: float = 6.0,
+        stt_engine: stt.STT | None = None,
     ) -> TalkResult:
         rate = speech[0][1]
         utterances, start = [], 0.3
@@ -95,7 +97,7 @@ def converse(vad_model: vad.VAD, local_stt: LocalSTT, local_tts: LocalTTS) -> Co
                 rate,
                 api=api or voice_api(account),
                 settings=VoiceSettings(),
-                stt_engine=local_stt,
+                stt_engine=stt_engine or local_stt,
                 tts_engine=local_tts,
                 vad_model=vad_model,
                 tail_seconds=tail_seconds,

@@ -5,9 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import asyncpg
+from livekit.agents import stt, vad
 
-from butler.config import VoiceSettings
-from tests.fakes.wire import AnthropicWire, Reply
+from butler.config import STTSettings, VoiceSettings
+from butler.voice.providers import build_stt
+from tests.fakes import speech_services
+from tests.fakes.wire import AnthropicWire, Reply, serving
 from tests.integration.chat_helpers import last_user_text, stored
 from tests.support import Account, free_port, run
 from tests.voice.conftest import Converse, Speech, rms, voice_api
@@ -113,3 +116,77 @@ def test_a_pause_mid_sentence_is_one_turn(
     assert len(said) == 1, said
     assert said[0].lower().startswith("remind me to call my")
     assert len(said[0].split()) >= 8, said  # the words after the pause are in it
+
+
+def test_a_hesitation_sound_over_the_reply_pauses_it_and_it_resumes(
+    chat_account: Account,
+    wire: AnthropicWire,
+    speak: Callable[..., Speech],
+    converse: Converse,
+    dsn: str,
+) -> None:
+    """ "Um, um" said over the reply is speech to the VAD, so the reply pauses; it asks
+    nothing, so the reply resumes and is spoken to the end, and no new turn begins.
+    (The sound comes after the first 3 s of the reply, during which livekit ignores
+    speech while a room's echo canceller settles.)"""
+    reply = (
+        "The forecast is sunny. Tomorrow brings light rain in the morning. "
+        "The weekend stays dry and warm, with a gentle breeze from the west."
+    )
+    wire.play(Reply.say(reply))
+    speech = [speak("What is the weather like?"), speak("Um, um.", speed=120)]
+    result = converse(chat_account, speech, gap=4.5, tail_seconds=12)
+
+    assert result.pauses >= 1, "the sound paused the reply"
+    assert True in result.false_interruptions, result.false_interruptions
+    assert result.replies == [reply], result.replies
+    assert result.interrupted == [False]
+    assert len(wire.requests) == 1, "the sound was not sent to the API as a turn"
+    replies = [r for r in stored(dsn, chat_account.id) if r["role"] == "assistant"]
+    assert [r["content"] for r in replies] == [reply]
+    assert not replies[0]["metadata"].get("interrupted")
+
+
+def _openai_stt(base_url: str, vad_model: vad.VAD, *, fallback: bool) -> stt.STT:
+    settings = STTSettings(provider="openai", base_url=f"{base_url}/v1", fallback_to_local=fallback)
+    return build_stt(settings, vad_model)
+
+
+def test_speech_no_stt_can_transcribe_gets_a_spoken_apology(
+    chat_account: Account,
+    wire: AnthropicWire,
+    speak: Callable[..., Speech],
+    converse: Converse,
+    vad_model: vad.VAD,
+) -> None:
+    """The transcription server fails and no fallback is configured: the butler says it
+    did not catch that, sends nothing to the API, and the session carries on."""
+    failing = speech_services.build(0, 0, stt_status=503)
+    with serving(failing) as base_url:
+        engine = _openai_stt(base_url, vad_model, fallback=False)
+        result = converse(chat_account, [speak("Turn on the radio.")], stt_engine=engine)
+    # Tried and retried at the end of speech (and a guess may have been tried at a pause).
+    assert len(failing.state.transcriptions) >= 2
+    assert result.said == 1, result
+    assert result.end_to_first_audio, "the apology was spoken after the speech"
+    assert rms(result.audio) > 300
+    assert result.transcripts == [] and wire.requests == []
+    assert not result.ended_by_agent
+
+
+def test_a_failing_stt_falls_back_to_the_local_model(
+    chat_account: Account,
+    wire: AnthropicWire,
+    speak: Callable[..., Speech],
+    converse: Converse,
+    vad_model: vad.VAD,
+) -> None:
+    wire.default = Reply.say("The radio is on.")
+    failing = speech_services.build(0, 0, stt_status=500)
+    with serving(failing) as base_url:
+        engine = _openai_stt(base_url, vad_model, fallback=True)
+        result = converse(chat_account, [speak("Turn on the radio.")], stt_engine=engine)
+    assert failing.state.transcriptions, "the configured server was asked first"
+    assert "radio" in result.transcripts[0].lower(), result.transcripts
+    assert result.replies == ["The radio is on."]
+    assert result.said == 0

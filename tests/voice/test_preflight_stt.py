@@ -12,13 +12,13 @@ from typing import Any
 
 import numpy as np
 from livekit import rtc
-from livekit.agents import APIConnectOptions, stt, utils, vad
+from livekit.agents import APIConnectionError, APIConnectOptions, stt, utils, vad
 from livekit.agents.types import NOT_GIVEN, NotGivenOr
 
 from butler.config import VoiceSettings
 from butler.voice.harness import speech_end_offset
-from butler.voice.preflight_stt import PreflightSTT
-from butler.voice.providers import with_preflight
+from butler.voice.preflight_stt import PreflightSTT, TranscriptionFailed
+from butler.voice.providers import streaming_stt
 from tests.voice.conftest import Speech
 
 FRAME_MS = 20
@@ -132,9 +132,42 @@ def test_speech_after_a_pause_drops_the_guess_and_the_final_hears_everything(
     assert min(wrapped.calls) < len(first) / rate + 0.3
 
 
-def test_preflight_follows_the_setting(vad_model: vad.VAD) -> None:
+def test_preflight_follows_the_setting(speak: Callable[[str], Speech], vad_model: vad.VAD) -> None:
     wrapped = MeasuringSTT()
-    assert with_preflight(wrapped, vad_model, VoiceSettings(preflight_pause_seconds=0)) is wrapped
-    early = with_preflight(wrapped, vad_model, VoiceSettings())
+    early = streaming_stt(wrapped, vad_model, VoiceSettings())
     assert isinstance(early, PreflightSTT) and early.capabilities.streaming
     assert early.pause_seconds == VoiceSettings().preflight_pause_seconds
+
+    # Off: no guesses, one transcription of the whole utterance at the end of speech.
+    samples, rate = speak("Please turn off the kitchen lights.")
+    samples = _trimmed(samples, rate)
+    late = streaming_stt(wrapped, vad_model, VoiceSettings(preflight_pause_seconds=0))
+    events = asyncio.run(_events(late, samples, rate))
+    assert _kinds(events) == ["start_of_speech", "end_of_speech", "final_transcript"]
+    assert len(wrapped.calls) == 1 and wrapped.calls[0] >= len(samples) / rate
+
+
+class FailingSTT(MeasuringSTT):
+    async def _recognize_impl(self, buffer: utils.AudioBuffer, **kwargs: Any) -> stt.SpeechEvent:
+        await super()._recognize_impl(buffer, **kwargs)
+        raise APIConnectionError("the transcription server is down")
+
+
+def test_a_failed_transcription_is_reported_and_the_stream_keeps_listening(
+    speak: Callable[[str], Speech], vad_model: vad.VAD
+) -> None:
+    samples, rate = speak("Turn on the radio.")
+    samples = _trimmed(samples, rate)
+    silence = np.zeros(int(0.8 * rate), dtype=np.int16)
+    wrapped = FailingSTT()
+    adapter = streaming_stt(wrapped, vad_model, VoiceSettings(preflight_pause_seconds=0))
+    errors: list[stt.STTError] = []
+    adapter.on("error", errors.append)
+    events = asyncio.run(_events(adapter, np.concatenate([samples, silence, samples]), rate))
+
+    # Both utterances were heard to their end (the first failure did not end the stream)...
+    assert _kinds(events) == ["start_of_speech", "end_of_speech"] * 2
+    # ...each transcription was tried and retried once, and each failure reported.
+    assert len(wrapped.calls) == 4
+    assert len(errors) == 2
+    assert all(e.recoverable and isinstance(e.error, TranscriptionFailed) for e in errors)

@@ -18,10 +18,10 @@ from livekit.agents.testing import fake_job_context
 from livekit.plugins import openai as lk_openai
 
 from butler.config import Settings, STTSettings, TTSSettings, VoiceSettings
-from butler.voice.harness import session_options
 from butler.voice.local_stt import LocalSTT
 from butler.voice.local_tts import LocalTTS
 from butler.voice.providers import build_stt, build_tts
+from butler.voice.session_setup import session_options
 from butler.voice.turn_detector import TextTurnDetector
 from butler.voice.worker import SessionRefused, check_identity, voice_api_for_job
 from tests.fakes.wire import AnthropicWire, Reply

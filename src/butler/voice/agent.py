@@ -7,13 +7,20 @@ import asyncio
 import logging
 from collections.abc import AsyncIterable
 
-from livekit.agents import Agent, FlushSentinel, ModelSettings, llm
+from livekit import rtc
+from livekit.agents import Agent, FlushSentinel, ModelSettings, llm, stt
 
 from butler.voice.butler_llm import ButlerAPI
+from butler.voice.non_speech import is_not_a_request
 
 log = logging.getLogger(__name__)
 
 SENTENCE_ENDS = (".", "!", "?")
+TRANSCRIPTS = (
+    stt.SpeechEventType.INTERIM_TRANSCRIPT,
+    stt.SpeechEventType.PREFLIGHT_TRANSCRIPT,
+    stt.SpeechEventType.FINAL_TRANSCRIPT,
+)
 
 
 def chunk_text(chunk: llm.ChatChunk | str | FlushSentinel) -> str:
@@ -30,6 +37,29 @@ class ButlerAgent(Agent):
         super().__init__(instructions="")
         self.api = api
         self._ending: asyncio.Task[None] | None = None
+
+    async def stt_node(
+        self, audio: AsyncIterable[rtc.AudioFrame], model_settings: ModelSettings
+    ) -> AsyncIterable[stt.SpeechEvent | str]:
+        """The STT's events, without transcripts that ask nothing (see non_speech)."""
+        async for event in Agent.default.stt_node(self, audio, model_settings):
+            if (
+                isinstance(event, stt.SpeechEvent)
+                and event.type in TRANSCRIPTS
+                and event.alternatives
+                and is_not_a_request(
+                    event.alternatives[0].text, butler_speaking=self._reply_in_progress()
+                )
+            ):
+                if event.type == stt.SpeechEventType.FINAL_TRANSCRIPT:
+                    log.info("ignored a sound that asks nothing: %r", event.alternatives[0].text)
+                continue
+            yield event
+
+    def _reply_in_progress(self) -> bool:
+        # A reply paused by the sound is still current, and not interrupted.
+        speech = self.session.current_speech
+        return speech is not None and not speech.done() and not speech.interrupted
 
     async def llm_node(
         self,

@@ -22,9 +22,9 @@ from livekit.agents import Agent, AgentSession, io, stt, tts, vad
 from butler.config import VoiceSettings
 from butler.voice.agent import ButlerAgent
 from butler.voice.butler_llm import ButlerAPI, ButlerLLM
-from butler.voice.providers import with_preflight
+from butler.voice.providers import streaming_stt
 from butler.voice.reporting import attach_reporting, drain
-from butler.voice.turn_detector import TextTurnDetector
+from butler.voice.session_setup import attach_session_behaviour, session_options
 
 FRAME_MS = 20
 
@@ -113,48 +113,90 @@ class ScheduledMicrophone(io.AudioInput):
 
 
 class CapturedSpeaker(io.AudioOutput):
-    """Collects what the butler says and plays it out in (simulated) real time."""
+    """Collects what the butler says and plays it out on a simulated real-time clock
+    that stops while playback is paused, as a room's audio track does."""
 
     def __init__(self) -> None:
         super().__init__(
-            label="captured-speaker", capabilities=io.AudioOutputCapabilities(pause=False)
+            label="captured-speaker", capabilities=io.AudioOutputCapabilities(pause=True)
         )
         self.frames: list[rtc.AudioFrame] = []
         self.first_frame_times: list[float] = []
-        self.segment_started: float | None = None
-        self.segment_seconds = 0.0
+        self.pauses = 0
+        self.resumes = 0
+        self.segment_started: float | None = None  # playout of the current segment began
+        self.segment_seconds = 0.0  # audio received for it
+        self.segment_complete = False  # flushed: no more audio comes for it
+        self.paused_at: float | None = None
+        self.paused_seconds = 0.0  # time the current segment has spent paused
         self._finisher: asyncio.Task[None] | None = None
 
     async def capture_frame(self, frame: rtc.AudioFrame) -> None:
         await super().capture_frame(frame)
         if self.segment_started is None:
             self.segment_started = time.perf_counter()
-            self.segment_seconds = 0.0
+            self.segment_seconds, self.segment_complete = 0.0, False
+            self.paused_seconds = 0.0
+            if self.paused_at is not None:  # paused before its first frame
+                self.paused_at = self.segment_started
             self.first_frame_times.append(self.segment_started)
             self.on_playback_started(created_at=time.time())
         self.frames.append(frame)
         self.segment_seconds += frame.samples_per_channel / frame.sample_rate
 
+    def played_seconds(self) -> float:
+        if self.segment_started is None:
+            return 0.0
+        now = self.paused_at if self.paused_at is not None else time.perf_counter()
+        played = now - self.segment_started - self.paused_seconds
+        return min(max(0.0, played), self.segment_seconds)
+
     def flush(self) -> None:
         super().flush()
         if self.segment_started is None:
             return
-        started, seconds = self.segment_started, self.segment_seconds
-        self.segment_started = None
-        self._finisher = asyncio.create_task(self._finish(started, seconds))
+        self.segment_complete = True
+        self._schedule_finish()
 
-    async def _finish(self, started: float, seconds: float) -> None:
-        await asyncio.sleep(max(0.0, started + seconds - time.perf_counter()))
+    def _schedule_finish(self) -> None:
+        if self.segment_complete and self.paused_at is None and self._finisher is None:
+            self._finisher = asyncio.create_task(self._finish())
+
+    async def _finish(self) -> None:
+        await asyncio.sleep(self.segment_seconds - self.played_seconds())
+        seconds = self.segment_seconds
+        self._end_segment()
         self.on_playback_finished(playback_position=seconds, interrupted=False)
 
+    def _end_segment(self) -> None:
+        self.segment_started, self.paused_at, self._finisher = None, None, None
+
+    def pause(self) -> None:
+        super().pause()
+        if self.paused_at is None:
+            self.pauses += 1
+            self.paused_at = time.perf_counter()
+            if self._finisher is not None:
+                self._finisher.cancel()
+                self._finisher = None
+
+    def resume(self) -> None:
+        super().resume()
+        if self.paused_at is not None:
+            self.resumes += 1
+            self.paused_seconds += time.perf_counter() - self.paused_at
+            self.paused_at = None
+            self._schedule_finish()
+
     def clear_buffer(self) -> None:
-        if self._finisher is not None and not self._finisher.done():
+        if self._finisher is not None:
             self._finisher.cancel()
-        if self.segment_started is not None or self._finisher is not None:
-            played = time.perf_counter() - (self.segment_started or time.perf_counter())
-            self.segment_started = None
-            self._finisher = None
-            self.on_playback_finished(playback_position=max(0.0, played), interrupted=True)
+        if self.segment_started is None:
+            self.paused_at = None
+            return
+        played = self.played_seconds()
+        self._end_segment()
+        self.on_playback_finished(playback_position=played, interrupted=True)
 
     def audio(self) -> tuple[np.ndarray[Any, np.dtype[np.int16]], int]:
         if not self.frames:
@@ -175,40 +217,9 @@ class TalkResult:
     )
     audio_rate: int = 24_000
     ended_by_agent: bool = False
-
-
-def watch_turns(session: AgentSession[Any]) -> None:
-    """Let Butler's turn detector follow the session it decides for."""
-    detector = session.options.turn_handling.get("turn_detection")
-    if isinstance(detector, TextTurnDetector):
-        detector.watch(session)
-
-
-def session_options(settings: VoiceSettings) -> dict[str, Any]:
-    """Turn handling set explicitly: nothing may fall back to LiveKit Cloud models."""
-    return {
-        "turn_handling": {
-            # VAD ends speech; a local text rule decides between the short and the long
-            # endpointing delay (a half-finished sentence waits for more).
-            "turn_detection": TextTurnDetector(),
-            "endpointing": {
-                "min_delay": settings.endpointing_min_delay_seconds,
-                "max_delay": settings.endpointing_max_delay_seconds,
-            },
-            # The LLM and TTS start on the final transcript, before the endpointing wait
-            # ends: the wait lets a hesitating speaker carry on without costing latency.
-            # The preflight transcript, a changed final one and a restart after a pause
-            # each start one; more than livekit's 3 are needed for a hesitant speaker.
-            "preemptive_generation": {"enabled": True, "preemptive_tts": True, "max_retries": 6},
-            # A cough or "mm" that stops the butler is a false interruption: the reply
-            # resumes where it paused (in rooms, whose audio output can pause).
-            "interruption": {
-                "mode": "vad",
-                "resume_false_interruption": True,
-                "false_interruption_timeout": 1.5,
-            },
-        },
-    }
+    false_interruptions: list[bool] = field(default_factory=list)  # resumed or not
+    pauses: int = 0
+    said: int = 0  # speeches not generated from a turn (the greeting, the STT apology)
 
 
 async def talk(
@@ -236,11 +247,11 @@ async def talk(
     speaker = CapturedSpeaker()
     options = {} if framework_defaults else session_options(settings)
     if not framework_defaults:
-        stt_engine = with_preflight(stt_engine, vad_model, settings)
+        stt_engine = streaming_stt(stt_engine, vad_model, settings)
     session: AgentSession[Any] = AgentSession(
         vad=vad_model, stt=stt_engine, llm=ButlerLLM(api), tts=tts_engine, **options
     )
-    watch_turns(session)
+    attach_session_behaviour(session, settings)
     session.input.audio = microphone
     session.output.audio = speaker
     result = TalkResult()
@@ -258,6 +269,14 @@ async def talk(
             result.interrupted.append(bool(getattr(item, "interrupted", False)))
             if api.outcome.first_token_ms is not None:
                 result.llm_first_token_ms.append(api.outcome.first_token_ms)
+
+    @session.on("speech_created")
+    def _speech(event: Any) -> None:
+        result.said += event.source == "say"
+
+    @session.on("agent_false_interruption")
+    def _false_interruption(event: Any) -> None:
+        result.false_interruptions.append(bool(event.resumed))
 
     @session.on("close")
     def _closed(event: Any) -> None:
@@ -284,4 +303,5 @@ async def talk(
         if after:
             result.end_to_first_audio.append(after[0] - end)
     result.audio, result.audio_rate = speaker.audio()
+    result.pauses = speaker.pauses
     return result

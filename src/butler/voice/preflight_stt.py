@@ -12,6 +12,11 @@ on, the guess is dropped, and the final transcript is made from all of the audio
 Every transcription covers the utterance from its start: a pause never cuts the words
 into pieces transcribed apart (a short VAD window would, and whisper then repeats or
 drops words at the cuts). A pause costs one extra transcription, never accuracy.
+
+With a pause of 0 no guesses are made: the adapter is then livekit's VAD-driven stream
+adapter, except that a failed transcription is reported (as a recoverable STT error
+whose cause is `TranscriptionFailed`) and the stream keeps listening, where livekit's
+would count it towards closing the session.
 """
 
 from __future__ import annotations
@@ -28,8 +33,16 @@ from livekit.agents.types import DEFAULT_API_CONNECT_OPTIONS, NOT_GIVEN, NotGive
 
 log = logging.getLogger(__name__)
 
-# A failed transcription is not retried inside the stream: the turn would only be later.
-_STREAM_OPTIONS = APIConnectOptions(max_retry=0, timeout=DEFAULT_API_CONNECT_OPTIONS.timeout)
+_TIMEOUT = DEFAULT_API_CONNECT_OPTIONS.timeout
+_STREAM_OPTIONS = APIConnectOptions(max_retry=0, timeout=_TIMEOUT)
+# A guess is not retried: the end of speech transcribes again anyway. The final
+# transcription is, once and soon; a retry seconds later would only be a late answer.
+_GUESS_OPTIONS = APIConnectOptions(max_retry=0, timeout=_TIMEOUT)
+_FINAL_OPTIONS = APIConnectOptions(max_retry=1, retry_interval=0.2, timeout=_TIMEOUT)
+
+
+class TranscriptionFailed(Exception):
+    """What the user said could not be transcribed (the STT and any fallback failed)."""
 
 
 class PreflightSTT(stt.STT):
@@ -131,10 +144,12 @@ class PreflightStream(stt.RecognizeStream):
             await utils.aio.cancel_and_wait(*tasks)
             await vad_stream.aclose()
 
-    def _transcribe(self, frames: list[rtc.AudioFrame]) -> asyncio.Task[stt.SpeechEvent]:
+    def _transcribe(
+        self, frames: list[rtc.AudioFrame], options: APIConnectOptions
+    ) -> asyncio.Task[stt.SpeechEvent]:
         return asyncio.create_task(
             self._adapter.wrapped.recognize(
-                buffer=utils.merge_frames(frames), language=self._language
+                buffer=utils.merge_frames(frames), language=self._language, conn_options=options
             )
         )
 
@@ -160,7 +175,7 @@ class PreflightStream(stt.RecognizeStream):
         utterance.quiet_seconds += seconds
         pause = self._adapter.pause_seconds
         if pause > 0 and utterance.guess is None and utterance.quiet_seconds >= pause:
-            guess = self._transcribe(utterance.frames)
+            guess = self._transcribe(utterance.frames, _GUESS_OPTIONS)
             utterance.guess = guess
             guess.add_done_callback(lambda done: self._announce(utterance, done))
 
@@ -190,9 +205,10 @@ class PreflightStream(stt.RecognizeStream):
                 final = await utterance.guess
         if final is None or not _text(final):
             try:
-                final = await self._transcribe(event.frames)
+                final = await self._transcribe(event.frames, _FINAL_OPTIONS)
             except Exception as exc:  # the session carries on listening
                 log.warning("transcription failed: %s", exc)
+                self._report_failure(exc)
                 return
         if not _text(final):
             return
@@ -202,6 +218,16 @@ class PreflightStream(stt.RecognizeStream):
                 alternatives=[final.alternatives[0]],
                 speech_end_time=final.speech_end_time or speech_end_time,
             )
+        )
+
+    def _report_failure(self, cause: Exception) -> None:
+        failure = TranscriptionFailed(str(cause) or type(cause).__name__)
+        failure.__cause__ = cause
+        self._adapter.emit(
+            "error",
+            stt.STTError(
+                timestamp=time.time(), label=self._adapter.label, error=failure, recoverable=True
+            ),
         )
 
 

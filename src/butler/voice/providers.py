@@ -29,10 +29,10 @@ def build_vad(settings: VoiceSettings) -> vad.VAD:
     return vad_model
 
 
-def with_preflight(engine: stt.STT, vad_model: vad.VAD, settings: VoiceSettings) -> stt.STT:
-    """The STT the session uses: transcribing at the first pause (see preflight_stt)."""
-    if settings.preflight_pause_seconds <= 0:
-        return engine
+def streaming_stt(engine: stt.STT, vad_model: vad.VAD, settings: VoiceSettings) -> stt.STT:
+    """The STT the session uses: the batch engine behind the VAD, transcribing at the
+    first pause unless `preflight_pause_seconds` is 0, and reporting failures so the
+    session can say it did not catch the words (see preflight_stt)."""
     from butler.voice.preflight_stt import PreflightSTT
 
     return PreflightSTT(

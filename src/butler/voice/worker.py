@@ -17,15 +17,15 @@ from livekit.agents import AgentServer, AgentSession, JobContext, JobProcess
 from butler.config import Settings
 from butler.voice.agent import ButlerAgent
 from butler.voice.butler_llm import ButlerAPI, ButlerLLM
-from butler.voice.harness import session_options, watch_turns
 from butler.voice.providers import (
     build_stt,
     build_tts,
     build_vad,
     prewarm_local_models,
-    with_preflight,
+    streaming_stt,
 )
 from butler.voice.reporting import attach_reporting
+from butler.voice.session_setup import attach_session_behaviour, session_options
 
 log = logging.getLogger(__name__)
 
@@ -78,12 +78,12 @@ async def entrypoint(ctx: JobContext) -> None:
     vad_model = ctx.proc.userdata.get("vad") or build_vad(settings.voice)
     session: AgentSession[Any] = AgentSession(
         vad=vad_model,
-        stt=with_preflight(build_stt(settings.stt, vad_model), vad_model, settings.voice),
+        stt=streaming_stt(build_stt(settings.stt, vad_model), vad_model, settings.voice),
         llm=ButlerLLM(api),
         tts=build_tts(settings.tts, str(profile.get("voice", ""))),
         **session_options(settings.voice),
     )
-    watch_turns(session)
+    attach_session_behaviour(session, settings.voice)
     attach_reporting(session, api)
     ctx.add_shutdown_callback(api.aclose)
     await session.start(agent=ButlerAgent(api), room=ctx.room)

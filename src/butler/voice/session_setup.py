@@ -1,0 +1,60 @@
+"""The voice session's settings and behaviour, the same for the LiveKit worker and for
+the in-process harness (`butler talk`, the tests, the benchmark)."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from typing import Any
+
+from livekit.agents import AgentSession, stt
+
+from butler.config import VoiceSettings
+from butler.voice.preflight_stt import TranscriptionFailed
+from butler.voice.turn_detector import TextTurnDetector
+
+log = logging.getLogger(__name__)
+
+
+def session_options(settings: VoiceSettings) -> dict[str, Any]:
+    """Turn handling set explicitly: nothing may fall back to LiveKit Cloud models."""
+    return {
+        "turn_handling": {
+            # VAD ends speech; a local text rule decides between the short and the long
+            # endpointing delay (a half-finished sentence waits for more).
+            "turn_detection": TextTurnDetector(),
+            "endpointing": {
+                "min_delay": settings.endpointing_min_delay_seconds,
+                "max_delay": settings.endpointing_max_delay_seconds,
+            },
+            # The LLM and TTS start on the final transcript, before the endpointing wait
+            # ends: the wait lets a hesitating speaker carry on without costing latency.
+            # The preflight transcript, a changed final one and a restart after a pause
+            # each start one; more than livekit's 3 are needed for a hesitant speaker.
+            "preemptive_generation": {"enabled": True, "preemptive_tts": True, "max_retries": 6},
+            # Speech over the reply pauses it. If no request is heard in it (a cough, "hmm",
+            # "mm-hmm": see non_speech), the reply resumes where it paused, this long after
+            # the sound ends (time enough for a batch STT to transcribe it).
+            "interruption": {
+                "mode": "vad",
+                "resume_false_interruption": True,
+                "false_interruption_timeout": 1.0,
+            },
+        },
+    }
+
+
+def attach_session_behaviour(session: AgentSession[Any], settings: VoiceSettings) -> None:
+    """Call once, after creating the session and before starting it."""
+    detector = session.options.turn_handling.get("turn_detection")
+    if isinstance(detector, TextTurnDetector):
+        detector.watch(session)  # it follows the speech and transcripts it decides on
+
+    @session.on("error")
+    def _error(event: Any) -> None:
+        error = event.error
+        if isinstance(error, stt.STTError) and isinstance(error.error, TranscriptionFailed):
+            # Every STT (and its fallback) failed on what the user said: tell them, rather
+            # than leave them waiting for an answer to words nobody heard.
+            with contextlib.suppress(RuntimeError):  # the session is closing
+                session.say(settings.unheard_apology, add_to_chat_ctx=False)
