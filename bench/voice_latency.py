@@ -20,6 +20,7 @@ import subprocess
 import sys
 import tempfile
 import uuid
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
@@ -41,7 +42,7 @@ from butler.db.embedded import EmbeddedPostgres  # noqa: E402
 from butler.db.pool import connect  # noqa: E402
 from butler.users.models import Role  # noqa: E402
 from butler.voice.butler_llm import ButlerAPI  # noqa: E402
-from butler.voice.harness import Utterance, read_wav, talk  # noqa: E402
+from butler.voice.harness import TalkResult, Utterance, read_wav, talk  # noqa: E402
 from butler.voice.local_stt import LocalSTT  # noqa: E402
 from butler.voice.local_tts import LocalTTS  # noqa: E402
 from butler.voice.providers import build_vad  # noqa: E402
@@ -84,6 +85,20 @@ async def make_user(dsn: str, api_url: str) -> str:
         return user_id
 
 
+@dataclass
+class CaseFigures:
+    vad_shares: list[float] = field(default_factory=list)
+    transcriptions: list[int] = field(default_factory=list)  # per utterance
+
+
+def vad_share(result: TalkResult, latency: float) -> float | None:
+    """Seconds from the end of speech to the start of the transcription the reply came
+    from (the last one started before the first audio): the VAD's part of the latency."""
+    end = result.speech_ends[0]
+    starts = [s.at for s in result.transcription_starts if s.at <= end + latency]
+    return max(starts) - end if starts else None
+
+
 async def run_case(
     label: str,
     speech: list,
@@ -92,7 +107,10 @@ async def run_case(
     engines: dict,
     defaults: bool,
     settings: VoiceSettings,
+    case: CaseFigures,
 ) -> list[float]:
+    """End of speech -> first audio, per utterance; `case` gets the VAD's part of each
+    and the number of transcriptions made."""
     latencies = []
     for index, (samples, rate) in enumerate(speech):
         api = ButlerAPI(
@@ -110,7 +128,12 @@ async def run_case(
             framework_defaults=defaults,
         )
         if result.end_to_first_audio:
-            latencies.append(result.end_to_first_audio[0])
+            latency = result.end_to_first_audio[0]
+            latencies.append(latency)
+            share = vad_share(result, latency)
+            if share is not None:
+                case.vad_shares.append(share)
+            case.transcriptions.append(len(result.transcription_starts))
         else:
             print(
                 f"  {label}: utterance {index} got no audio "
@@ -237,9 +260,12 @@ def main() -> None:
                     {"stt": LocalSTT(), "tts": LocalTTS(), "vad": build_vad(ours)},
                     False,
                 )
+            figures = {label: CaseFigures() for label in cases}
             results = {
                 label: asyncio.run(
-                    run_case(name, speech, api_url, credential, engines, defaults, ours)
+                    run_case(
+                        name, speech, api_url, credential, engines, defaults, ours, figures[label]
+                    )
                 )
                 for label, (name, engines, defaults) in cases.items()
             }
@@ -275,6 +301,22 @@ def main() -> None:
             f"\nButler overhead p50 (measured - services - {silence * 1000:.0f} ms of silence): "
             f"{overhead:.0f} ms (goal <= 50 ms); p50 goal <= 650 ms"
         )
+    vad = figures["(a) services, Butler settings"].vad_shares
+    if ours and len(vad) == len(ours):
+        # Per utterance: measured - services - the VAD's measured part (end of speech to
+        # the start of the transcription the reply came from).
+        own = [latency - budget - share for latency, share in zip(ours, vad, strict=True)]
+        print(
+            f"the VAD's part (end of speech -> transcription start) p50 "
+            f"{percentile(vad, 50) * 1000:.0f} ms; Butler overhead with it measured, p50 "
+            f"{percentile(own, 50) * 1000:.0f} ms, p95 {percentile(own, 95) * 1000:.0f} ms"
+        )
+    for label, case in figures.items():
+        if case.transcriptions and sum(case.transcriptions):
+            print(
+                f"{label}: {statistics.fmean(case.transcriptions):.1f} transcriptions "
+                "per utterance (guesses at pauses and finals)"
+            )
     if ours and theirs:
         ratio = percentile(theirs, 50) / percentile(ours, 50)
         print(f"livekit defaults / Butler settings, p50: {ratio:.2f}x")

@@ -22,6 +22,7 @@ from livekit.agents import Agent, AgentSession, io, stt, tts, vad
 from butler.config import VoiceSettings
 from butler.voice.agent import ButlerAgent
 from butler.voice.butler_llm import ButlerAPI, ButlerLLM
+from butler.voice.preflight_stt import PreflightSTT, TranscriptionStarted
 from butler.voice.providers import streaming_stt
 from butler.voice.reporting import attach_reporting, drain
 from butler.voice.session_setup import attach_session_behaviour, session_options
@@ -220,6 +221,8 @@ class TalkResult:
     false_interruptions: list[bool] = field(default_factory=list)  # resumed or not
     pauses: int = 0
     said: int = 0  # speeches not generated from a turn (the greeting, the STT apology)
+    speech_ends: list[float] = field(default_factory=list)  # perf_counter, from the audio
+    transcription_starts: list[TranscriptionStarted] = field(default_factory=list)
 
 
 async def talk(
@@ -255,6 +258,8 @@ async def talk(
     session.input.audio = microphone
     session.output.audio = speaker
     result = TalkResult()
+    if isinstance(stt_engine, PreflightSTT):
+        stt_engine.on("transcription_started", result.transcription_starts.append)
     closed = asyncio.Event()
 
     @session.on("conversation_item_added")
@@ -296,9 +301,12 @@ async def talk(
         await session.aclose()
         await drain(reporting)
         await api.aclose()
+        if isinstance(stt_engine, PreflightSTT):
+            await stt_engine.aclose()  # the wrapper only: the engine may serve another talk
 
     for index in range(len(utterances)):
         end = microphone.speech_end_time(index)
+        result.speech_ends.append(end)
         after = [t for t in speaker.first_frame_times if t > end]
         if after:
             result.end_to_first_audio.append(after[0] - end)

@@ -25,7 +25,8 @@ import asyncio
 import contextlib
 import logging
 import time
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Literal
 
 from livekit import rtc
 from livekit.agents import APIConnectOptions, stt, utils, vad
@@ -45,7 +46,15 @@ class TranscriptionFailed(Exception):
     """What the user said could not be transcribed (the STT and any fallback failed)."""
 
 
-class PreflightSTT(stt.STT):
+@dataclass(frozen=True)
+class TranscriptionStarted:
+    """Emitted as "transcription_started": where the VAD's share of a turn's latency ends."""
+
+    at: float  # time.perf_counter()
+    guess: bool  # at a pause (True), or at the VAD's end of speech
+
+
+class PreflightSTT(stt.STT[Literal["transcription_started"]]):
     """Wraps a batch STT; streams START/END of speech, preflight and final transcripts."""
 
     def __init__(
@@ -147,6 +156,8 @@ class PreflightStream(stt.RecognizeStream):
     def _transcribe(
         self, frames: list[rtc.AudioFrame], options: APIConnectOptions
     ) -> asyncio.Task[stt.SpeechEvent]:
+        started = TranscriptionStarted(at=time.perf_counter(), guess=options is _GUESS_OPTIONS)
+        self._adapter.emit("transcription_started", started)
         return asyncio.create_task(
             self._adapter.wrapped.recognize(
                 buffer=utils.merge_frames(frames), language=self._language, conn_options=options
