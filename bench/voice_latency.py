@@ -160,6 +160,12 @@ def main() -> None:
         help="the pause after which speech is transcribed early (0: off; default: Butler's)",
     )
     parser.add_argument(
+        "--min-delay",
+        type=float,
+        default=VoiceSettings().endpointing_min_delay_seconds,
+        help="the endpointing wait after finished-looking words (default: Butler's)",
+    )
+    parser.add_argument(
         "--quick", action="store_true", help="only (a) with Butler's settings, for tuning"
     )
     args = parser.parse_args()
@@ -245,7 +251,9 @@ def main() -> None:
                 ),
             }
             ours = VoiceSettings(
-                vad_min_silence_seconds=args.silence, preflight_pause_seconds=args.pause
+                vad_min_silence_seconds=args.silence,
+                preflight_pause_seconds=args.pause,
+                endpointing_min_delay_seconds=args.min_delay,
             )
             butler = {**services, "vad": build_vad(ours)}
             cases = {"(a) services, Butler settings": ("butler", butler, False)}

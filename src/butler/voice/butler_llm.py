@@ -86,11 +86,21 @@ class ButlerAPI:
             self.client = None
 
 
-def last_user_message(chat_ctx: llm.ChatContext) -> llm.ChatMessage | None:
+def unanswered_words(chat_ctx: llm.ChatContext) -> str:
+    """What the user has said since the butler was last heard.
+
+    Usually one message. A reply interrupted before any of it was heard leaves no
+    message behind (livekit keeps only what was spoken), so a speaker who paused
+    ("remind me to call mum") and went on ("at six") while the reply was still being
+    prepared is asked about as one request, under the same turn id (see ButlerAPI)."""
+    said: list[str] = []
     for item in reversed(chat_ctx.items):
-        if isinstance(item, llm.ChatMessage) and item.role == "user":
-            return item
-    return None
+        if isinstance(item, llm.ChatMessage):
+            if item.role == "assistant":
+                break
+            if item.role == "user" and (item.text_content or "").strip():
+                said.append((item.text_content or "").strip())
+    return " ".join(reversed(said))
 
 
 class ButlerLLM(llm.LLM):
@@ -133,8 +143,7 @@ def _sse_events(lines: list[str]) -> tuple[str, dict[str, Any]] | None:
 class _ButlerStream(llm.LLMStream):
     async def _run(self) -> None:
         api: ButlerAPI = self._llm.api  # type: ignore[attr-defined]
-        message = last_user_message(self._chat_ctx)
-        transcript = (message.text_content or "").strip() if message else ""
+        transcript = unanswered_words(self._chat_ctx)
         outcome = TurnOutcome(request_started=time.perf_counter(), turn_id=api.turn_key)
         api.outcome = outcome
         if not transcript:

@@ -248,7 +248,7 @@ async def talk(
         await api.profile()
     microphone = ScheduledMicrophone(utterances, rate)
     speaker = CapturedSpeaker()
-    options = {} if framework_defaults else session_options(settings)
+    options = {} if framework_defaults else session_options(settings, echo_free=True)
     if not framework_defaults:
         stt_engine = streaming_stt(stt_engine, vad_model, settings)
     session: AgentSession[Any] = AgentSession(

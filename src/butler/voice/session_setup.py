@@ -16,9 +16,13 @@ from butler.voice.turn_detector import TextTurnDetector
 log = logging.getLogger(__name__)
 
 
-def session_options(settings: VoiceSettings) -> dict[str, Any]:
-    """Turn handling set explicitly: nothing may fall back to LiveKit Cloud models."""
+def session_options(settings: VoiceSettings, *, echo_free: bool = False) -> dict[str, Any]:
+    """Turn handling set explicitly: nothing may fall back to LiveKit Cloud models.
+
+    `echo_free`: the microphone cannot hear the butler (the in-process harness), so no
+    time is needed for an echo canceller to settle before speech over a reply counts."""
     return {
+        "aec_warmup_duration": None if echo_free else settings.aec_warmup_seconds or None,
         "turn_handling": {
             # VAD ends speech; a local text rule decides between the short and the long
             # endpointing delay (a half-finished sentence waits for more).
