@@ -123,7 +123,8 @@ class MemorySettings(BaseModel):
 class STTSettings(BaseModel):
     provider: Literal["groq", "local", "openai"] = "groq"
     model: str = "whisper-large-v3-turbo"  # groq/openai model; local uses tiny.en
-    base_url: str | None = None  # an OpenAI-compatible transcription server
+    # openai: the OpenAI-compatible transcription server; groq: unset = Groq's own API
+    base_url: str | None = None
     api_key: SecretStr | None = None  # read from GROQ_API_KEY for groq
     language: str = "en"
     fallback_to_local: bool = True

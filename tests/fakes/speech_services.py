@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import re
 import struct
 import sys
 from collections.abc import AsyncIterator
@@ -25,11 +26,20 @@ RATE = 24_000
 
 def build(stt_delay: float, tts_delay: float, stt_status: int = 200) -> Starlette:
     transcriptions: list[int] = []
+    requests: list[dict[str, object]] = []
 
     async def transcribe(request: Request) -> JSONResponse:
-        await request.body()
+        body = await request.body()
         await asyncio.sleep(stt_delay)
         transcriptions.append(stt_status)
+        model = re.search(rb'name="model"\r\n\r\n([^\r]*)', body)
+        requests.append(
+            {
+                "authorization": request.headers.get("authorization", ""),
+                "model": model.group(1).decode() if model else "",
+                "has_audio": b'name="file"' in body and b"RIFF" in body,
+            }
+        )
         if stt_status != 200:
             error = {"message": "scripted failure", "type": "server_error", "code": None}
             return JSONResponse({"error": error}, status_code=stt_status)
@@ -57,6 +67,7 @@ def build(stt_delay: float, tts_delay: float, stt_status: int = 200) -> Starlett
         ]
     )
     app.state.transcriptions = transcriptions  # the status of each one answered
+    app.state.requests = requests  # what each transcription request carried
     return app
 
 

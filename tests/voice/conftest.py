@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import pytest
 from livekit import api as livekit_api
-from livekit.agents import stt, vad
+from livekit.agents import stt, tts, vad
 
 from butler.config import VoiceSettings
 from butler.voice.butler_llm import ButlerAPI
@@ -85,6 +85,7 @@ def converse(vad_model: vad.VAD, local_stt: LocalSTT, local_tts: LocalTTS) -> Co
         api: ButlerAPI | None = None,
         tail_seconds: float = 6.0,
         stt_engine: stt.STT | None = None,
+        tts_engine: tts.TTS | None = None,
     ) -> TalkResult:
         rate = speech[0][1]
         utterances, start = [], 0.3
@@ -98,7 +99,7 @@ def converse(vad_model: vad.VAD, local_stt: LocalSTT, local_tts: LocalTTS) -> Co
                 api=api or voice_api(account),
                 settings=VoiceSettings(),
                 stt_engine=stt_engine or local_stt,
-                tts_engine=local_tts,
+                tts_engine=tts_engine or local_tts,
                 vad_model=vad_model,
                 tail_seconds=tail_seconds,
             )

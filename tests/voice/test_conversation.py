@@ -190,3 +190,31 @@ def test_a_failing_stt_falls_back_to_the_local_model(
     assert "radio" in result.transcripts[0].lower(), result.transcripts
     assert result.replies == ["The radio is on."]
     assert result.said == 0
+
+
+def test_groq_transcription_goes_over_groqs_wire_to_the_configured_url(
+    chat_account: Account,
+    wire: AnthropicWire,
+    speak: Callable[..., Speech],
+    converse: Converse,
+    vad_model: vad.VAD,
+) -> None:
+    """The real Groq plugin against a server speaking Groq's OpenAI-style transcription
+    API: the key, the model and the WAV go out, and the transcript that comes back is
+    the turn."""
+    wire.default = Reply.say("The lights are off.")
+    groq_wire = speech_services.build(0, 0)
+    with serving(groq_wire) as base_url:
+        settings = STTSettings(provider="groq", api_key="gsk_wire_test", base_url=f"{base_url}/v1")
+        result = converse(
+            chat_account, [speak("Turn off the lights.")], stt_engine=build_stt(settings, vad_model)
+        )
+    [request, *_] = groq_wire.state.requests
+    assert request == {
+        "authorization": "Bearer gsk_wire_test",
+        "model": "whisper-large-v3-turbo",
+        "has_audio": True,
+    }
+    assert result.transcripts == ["Please turn off the kitchen lights."]
+    assert last_user_text(wire.requests[-1]) == "Please turn off the kitchen lights."
+    assert result.replies == ["The lights are off."]

@@ -14,6 +14,7 @@ from butler.users.voices import DEFAULT_VOICE
 log = logging.getLogger(__name__)
 
 LOCAL_VOICE = "piper_joe"
+GROQ_BASE_URL = "https://api.groq.com/openai/v1"
 # Silero's speech probability thresholds (its defaults, set here because the preflight
 # transcription judges pauses by the same measure).
 VAD_ACTIVATION = 0.5
@@ -56,7 +57,12 @@ def build_stt(settings: STTSettings, vad_model: vad.VAD) -> stt.STT:
         if not key:
             log.warning("BUTLER_STT__PROVIDER=groq but GROQ_API_KEY is not set: using local STT")
             return LocalSTT(language=settings.language)
-        primary = groq.STT(model=settings.model, api_key=key, language=settings.language)
+        primary = groq.STT(
+            model=settings.model,
+            api_key=key,
+            language=settings.language,
+            base_url=settings.base_url or GROQ_BASE_URL,
+        )
     else:
         from livekit.plugins import openai
 
