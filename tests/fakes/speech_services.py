@@ -2,7 +2,8 @@
 
 POST /v1/audio/transcriptions answers after STT_DELAY with a fixed transcript (or,
 built with `stt_status`, with OpenAI's error object and that status);
-POST /v1/audio/speech (Kokoro's API) streams 24 kHz PCM after TTS_DELAY.
+POST /v1/audio/speech (Kokoro's API) streams 24 kHz PCM after TTS_DELAY (or fails
+with `tts_status`).
 Run: python -m tests.fakes.speech_services PORT STT_DELAY TTS_DELAY
 """
 
@@ -18,14 +19,17 @@ from collections.abc import AsyncIterator
 import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, StreamingResponse
+from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 RATE = 24_000
 
 
-def build(stt_delay: float, tts_delay: float, stt_status: int = 200) -> Starlette:
+def build(
+    stt_delay: float, tts_delay: float, stt_status: int = 200, tts_status: int = 200
+) -> Starlette:
     transcriptions: list[int] = []
+    syntheses: list[dict[str, object]] = []  # each speech request's JSON body
     requests: list[dict[str, object]] = []
 
     async def transcribe(request: Request) -> JSONResponse:
@@ -45,8 +49,12 @@ def build(stt_delay: float, tts_delay: float, stt_status: int = 200) -> Starlett
             return JSONResponse({"error": error}, status_code=stt_status)
         return JSONResponse({"text": "Please turn off the kitchen lights."})
 
-    async def speech(request: Request) -> StreamingResponse:
+    async def speech(request: Request) -> Response:
         body = await request.json()
+        syntheses.append(body)
+        if tts_status != 200:
+            error = {"message": "scripted failure", "type": "server_error", "code": None}
+            return JSONResponse({"error": error}, status_code=tts_status)
         seconds = max(0.5, 0.06 * len(str(body.get("input", ""))))
 
         async def pcm() -> AsyncIterator[bytes]:
@@ -68,6 +76,7 @@ def build(stt_delay: float, tts_delay: float, stt_status: int = 200) -> Starlett
     )
     app.state.transcriptions = transcriptions  # the status of each one answered
     app.state.requests = requests  # what each transcription request carried
+    app.state.syntheses = syntheses
     return app
 
 

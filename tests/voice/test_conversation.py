@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import asyncpg
-from livekit.agents import stt, vad
+from livekit.agents import stt, tts, vad
 
-from butler.config import STTSettings, VoiceSettings
-from butler.voice.providers import build_stt
+from butler.config import STTSettings, TTSSettings, VoiceSettings
+from butler.voice.providers import build_stt, build_tts
 from tests.fakes import speech_services
 from tests.fakes.wire import AnthropicWire, Reply, serving
 from tests.integration.chat_helpers import last_user_text, stored
@@ -218,3 +218,54 @@ def test_groq_transcription_goes_over_groqs_wire_to_the_configured_url(
     assert result.transcripts == ["Please turn off the kitchen lights."]
     assert last_user_text(wire.requests[-1]) == "Please turn off the kitchen lights."
     assert result.replies == ["The lights are off."]
+
+
+def _kokoro(base_url: str, *, fallback: bool) -> tts.TTS:
+    settings = TTSSettings(provider="kokoro", base_url=f"{base_url}/v1", fallback_to_local=fallback)
+    return build_tts(settings, "bm_george")
+
+
+def test_kokoro_speech_goes_over_the_openai_wire_with_the_users_voice(
+    chat_account: Account,
+    wire: AnthropicWire,
+    speak: Callable[..., Speech],
+    converse: Converse,
+) -> None:
+    wire.default = Reply.say("The lights are off. Anything else?")
+    kokoro = speech_services.build(0, 0)
+    with serving(kokoro) as base_url:
+        result = converse(
+            chat_account,
+            [speak("Turn off the lights.")],
+            tts_engine=_kokoro(base_url, fallback=False),
+        )
+    # One request per sentence, each sent as soon as it was complete.
+    texts = [body["input"] for body in kokoro.state.syntheses]
+    assert [t.strip() for t in texts] == ["The lights are off.", "Anything else?"]
+    for body in kokoro.state.syntheses:
+        assert (body["model"], body["voice"], body["response_format"]) == (
+            "kokoro",
+            "bm_george",
+            "pcm",
+        )
+    assert result.audio_rate == 24_000 and rms(result.audio) > 1000
+
+
+def test_a_failing_kokoro_falls_back_to_the_local_voice(
+    chat_account: Account,
+    wire: AnthropicWire,
+    speak: Callable[..., Speech],
+    converse: Converse,
+) -> None:
+    wire.default = Reply.say("The lights are off.")
+    kokoro = speech_services.build(0, 0, tts_status=503)
+    with serving(kokoro) as base_url:
+        result = converse(
+            chat_account,
+            [speak("Turn off the lights.")],
+            tts_engine=_kokoro(base_url, fallback=True),
+        )
+    assert kokoro.state.syntheses, "Kokoro was asked first"
+    # Kokoro gave no audio at all, so what was heard is Piper's.
+    assert result.replies == ["The lights are off."]
+    assert rms(result.audio) > 300

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections.abc import AsyncIterable
 
 from livekit import rtc
@@ -16,6 +17,9 @@ from butler.voice.non_speech import is_not_a_request
 log = logging.getLogger(__name__)
 
 SENTENCE_ENDS = (".", "!", "?")
+# Between a sentence's end and the space before the next, inside a streamed chunk
+# ("off. Any"): each sentence goes to TTS the moment it is complete.
+_SENTENCE_BREAK = re.compile(r"(?<=[.!?])(?=\s)")
 TRANSCRIPTS = (
     stt.SpeechEventType.INTERIM_TRANSCRIPT,
     stt.SpeechEventType.PREFLIGHT_TRANSCRIPT,
@@ -68,8 +72,15 @@ class ButlerAgent(Agent):
         model_settings: ModelSettings,
     ) -> AsyncIterable[llm.ChatChunk | str | FlushSentinel]:
         async for chunk in Agent.default.llm_node(self, chat_ctx, [], model_settings):
-            yield chunk
-            if chunk_text(chunk).rstrip().endswith(SENTENCE_ENDS):
+            pieces = _SENTENCE_BREAK.split(chunk_text(chunk))
+            if len(pieces) == 1:
+                yield chunk  # as it came (no sentence ends inside it)
+            else:
+                for piece in pieces[:-1]:
+                    yield piece
+                    yield FlushSentinel()
+                yield pieces[-1]
+            if pieces[-1].rstrip().endswith(SENTENCE_ENDS):
                 yield FlushSentinel()
         if self.api.outcome.should_end and self._ending is None:
             self._ending = asyncio.create_task(self._end_after_reply())

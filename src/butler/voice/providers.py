@@ -15,6 +15,7 @@ log = logging.getLogger(__name__)
 
 LOCAL_VOICE = "piper_joe"
 GROQ_BASE_URL = "https://api.groq.com/openai/v1"
+FALLBACK_ATTEMPT_SECONDS = 5.0  # a transcription slower than this is as good as failed
 # Silero's speech probability thresholds (its defaults, set here because the preflight
 # transcription judges pauses by the same measure).
 VAD_ACTIVATION = 0.5
@@ -75,7 +76,14 @@ def build_stt(settings: STTSettings, vad_model: vad.VAD) -> stt.STT:
         )
     if not settings.fallback_to_local:
         return primary
-    return stt.FallbackAdapter([primary, LocalSTT(language=settings.language)], vad=vad_model)
+    # A failing provider hands over at once (livekit's defaults retry it first, seconds
+    # apart): someone is waiting for the answer. It is tried again in the background.
+    return stt.FallbackAdapter(
+        [primary, LocalSTT(language=settings.language)],
+        vad=vad_model,
+        max_retry_per_stt=0,
+        attempt_timeout=FALLBACK_ATTEMPT_SECONDS,
+    )
 
 
 def _local_tts() -> tts.TTS | None:
@@ -110,7 +118,7 @@ def build_tts(settings: TTSSettings, voice: str) -> tts.TTS:
     fallback = _local_tts() if settings.fallback_to_local else None
     if fallback is None:
         return primary
-    return tts.FallbackAdapter([primary, fallback])
+    return tts.FallbackAdapter([primary, fallback], max_retry_per_tts=0)  # as for STT
 
 
 def prewarm_local_models(stt_settings: STTSettings, tts_settings: TTSSettings) -> None:
