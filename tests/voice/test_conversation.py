@@ -5,9 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import asyncpg
+import pytest
 from livekit.agents import stt, tts, vad
 
 from butler.config import STTSettings, TTSSettings, VoiceSettings
+from butler.voice import providers
+from butler.voice.espeak_tts import EspeakTTS
 from butler.voice.providers import build_stt, build_tts
 from tests.fakes import speech_services
 from tests.fakes.wire import AnthropicWire, Reply, serving
@@ -267,5 +270,26 @@ def test_a_failing_kokoro_falls_back_to_the_local_voice(
         )
     assert kokoro.state.syntheses, "Kokoro was asked first"
     # Kokoro gave no audio at all, so what was heard is Piper's.
+    assert result.replies == ["The lights are off."]
+    assert rms(result.audio) > 300
+
+
+def test_without_piper_a_failing_kokoro_falls_back_to_espeak(
+    chat_account: Account,
+    wire: AnthropicWire,
+    speak: Callable[..., Speech],
+    converse: Converse,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The `local-voice` extra is not installed and Kokoro is down: the answer is still
+    heard, in espeak-ng's voice."""
+    monkeypatch.setattr(providers, "_local_tts", lambda: None)
+    wire.default = Reply.say("The lights are off.")
+    kokoro = speech_services.build(0, 0, tts_status=503)
+    with serving(kokoro) as base_url:
+        engine = _kokoro(base_url, fallback=True)
+        assert [type(t) for t in engine._tts_instances][1:] == [EspeakTTS]  # type: ignore[attr-defined]
+        result = converse(chat_account, [speak("Turn off the lights.")], tts_engine=engine)
+    assert kokoro.state.syntheses, "Kokoro was asked first"
     assert result.replies == ["The lights are off."]
     assert rms(result.audio) > 300

@@ -18,6 +18,7 @@ from livekit.agents.testing import fake_job_context
 from livekit.plugins import openai as lk_openai
 
 from butler.config import Settings, STTSettings, TTSSettings, VoiceSettings
+from butler.voice.espeak_tts import EspeakTTS
 from butler.voice.local_stt import LocalSTT
 from butler.voice.local_tts import LocalTTS
 from butler.voice.providers import build_stt, build_tts
@@ -111,7 +112,9 @@ def test_providers_follow_configuration(local_stt, local_tts, vad_model) -> None
     )
     assert isinstance(compatible, lk_openai.STT)
 
-    assert isinstance(build_tts(TTSSettings(provider="piper"), "bf_emma"), LocalTTS)
+    assert isinstance(
+        build_tts(TTSSettings(provider="piper", fallback_to_local=False), "bf_emma"), LocalTTS
+    )
     kokoro = build_tts(TTSSettings(provider="kokoro", fallback_to_local=False), "bm_george")
     assert isinstance(kokoro, lk_openai.TTS)
     assert kokoro._opts.voice == "bm_george"
@@ -120,7 +123,12 @@ def test_providers_follow_configuration(local_stt, local_tts, vad_model) -> None
         build_tts(TTSSettings(provider="kokoro", fallback_to_local=False), "piper_joe")._opts.voice
         == "bf_emma"
     )  # type: ignore[attr-defined]
-    assert isinstance(build_tts(TTSSettings(provider="kokoro"), "bf_emma"), lk_tts.FallbackAdapter)
+    # The fallbacks: Piper, then espeak-ng (robotic, but heard).
+    chain = build_tts(TTSSettings(provider="kokoro"), "bf_emma")
+    assert isinstance(chain, lk_tts.FallbackAdapter)
+    assert [type(t) for t in chain._tts_instances] == [lk_openai.TTS, LocalTTS, EspeakTTS]
+    local = build_tts(TTSSettings(provider="piper"), "bf_emma")
+    assert [type(t) for t in local._tts_instances] == [LocalTTS, EspeakTTS]  # type: ignore[attr-defined]
 
 
 def _audio_files(root: Path) -> set[Path]:

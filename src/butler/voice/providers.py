@@ -96,7 +96,21 @@ def _local_tts() -> tts.TTS | None:
         return None
 
 
+def _fallback_voices(settings: TTSSettings) -> list[tts.TTS]:
+    """Piper if installed, then espeak-ng if on the PATH: robotic beats silent."""
+    if not settings.fallback_to_local:
+        return []
+    from butler.voice.espeak_tts import EspeakTTS, espeak_path
+
+    voices = [voice for voice in [_local_tts()] if voice is not None]
+    executable = espeak_path()
+    if executable:
+        voices.append(EspeakTTS(executable))
+    return voices
+
+
 def build_tts(settings: TTSSettings, voice: str) -> tts.TTS:
+    chain: list[tts.TTS]
     if settings.provider == "piper":
         local = _local_tts()
         if local is None:
@@ -104,21 +118,23 @@ def build_tts(settings: TTSSettings, voice: str) -> tts.TTS:
                 "BUTLER_TTS__PROVIDER=piper needs the local voice: "
                 "pip install 'butler[local-voice]'"
             )
-        return local
-    from livekit.plugins import openai
+        chain = [local]
+    else:
+        from livekit.plugins import openai
 
-    kokoro_voice = DEFAULT_VOICE if voice == LOCAL_VOICE else voice
-    primary = openai.TTS(
-        model=settings.model,
-        voice=kokoro_voice,
-        base_url=settings.base_url,
-        api_key="kokoro",  # Kokoro takes no key; the plugin insists on one.
-        response_format="pcm",
-    )
-    fallback = _local_tts() if settings.fallback_to_local else None
-    if fallback is None:
-        return primary
-    return tts.FallbackAdapter([primary, fallback], max_retry_per_tts=0)  # as for STT
+        chain = [
+            openai.TTS(
+                model=settings.model,
+                voice=DEFAULT_VOICE if voice == LOCAL_VOICE else voice,
+                base_url=settings.base_url,
+                api_key="kokoro",  # Kokoro takes no key; the plugin insists on one.
+                response_format="pcm",
+            )
+        ]
+    chain += [v for v in _fallback_voices(settings) if type(v) is not type(chain[0])]
+    if len(chain) == 1:
+        return chain[0]
+    return tts.FallbackAdapter(chain, max_retry_per_tts=0)  # as for STT
 
 
 def prewarm_local_models(stt_settings: STTSettings, tts_settings: TTSSettings) -> None:
