@@ -47,6 +47,11 @@ def test_speaking_over_the_reply_stops_it_and_is_answered(
     assert replies[0]["metadata"].get("interrupted") is True
     assert replies[0]["content"] != LONG_REPLY, "the stored reply is what was spoken"
     assert replies[0]["metadata"]["generated_text"] == LONG_REPLY
+    # What was stored is what the app showed as the words played, and no more.
+    heard = replies[0]["content"].rstrip("…").strip()
+    assert heard and LONG_REPLY.startswith(heard), heard
+    assert result.captions[0] == heard, (result.captions, heard)
+    assert len(heard) < len(LONG_REPLY) / 3, "about 2 s of a 40 s reply was heard"
 
 
 def test_api_down_gives_a_spoken_apology_and_keeps_listening(

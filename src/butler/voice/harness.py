@@ -18,6 +18,7 @@ import httpx
 import numpy as np
 from livekit import rtc
 from livekit.agents import Agent, AgentSession, io, stt, tts, vad
+from livekit.agents.voice.transcription.synchronizer import TranscriptSynchronizer
 
 from butler.config import VoiceSettings
 from butler.voice.agent import ButlerAgent
@@ -206,6 +207,25 @@ class CapturedSpeaker(io.AudioOutput):
         return np.concatenate([np.frombuffer(f.data, dtype=np.int16) for f in self.frames]), rate
 
 
+class CapturedCaptions(io.TextOutput):
+    """The butler's words as a room's transcription stream carries them to the app:
+    behind livekit's synchronizer, which releases each word as its audio plays."""
+
+    def __init__(self) -> None:
+        super().__init__(label="captured-captions", next_in_chain=None)
+        self.segments: list[str] = [""]
+
+    async def capture_text(self, text: str) -> None:
+        self.segments[-1] += text
+
+    def flush(self) -> None:
+        if self.segments[-1]:
+            self.segments.append("")
+
+    def shown(self) -> list[str]:
+        return [segment.strip() for segment in self.segments if segment.strip()]
+
+
 @dataclass
 class TalkResult:
     transcripts: list[str] = field(default_factory=list)
@@ -221,6 +241,7 @@ class TalkResult:
     false_interruptions: list[bool] = field(default_factory=list)  # resumed or not
     pauses: int = 0
     said: int = 0  # speeches not generated from a turn (the greeting, the STT apology)
+    captions: list[str] = field(default_factory=list)  # the butler's words, as shown
     speech_ends: list[float] = field(default_factory=list)  # perf_counter, from the audio
     transcription_starts: list[TranscriptionStarted] = field(default_factory=list)
 
@@ -256,7 +277,12 @@ async def talk(
     )
     attach_session_behaviour(session, settings)
     session.input.audio = microphone
-    session.output.audio = speaker
+    # As in a room: words are released as their audio plays, so an interrupted reply is
+    # stored as far as it was heard.
+    captions = CapturedCaptions()
+    synchronizer = TranscriptSynchronizer(next_in_chain_audio=speaker, next_in_chain_text=captions)
+    session.output.audio = synchronizer.audio_output
+    session.output.transcription = synchronizer.text_output
     result = TalkResult()
     if isinstance(stt_engine, PreflightSTT):
         stt_engine.on("transcription_started", result.transcription_starts.append)
@@ -299,6 +325,7 @@ async def talk(
     finally:
         microphone.closed = True
         await session.aclose()
+        await synchronizer.aclose()
         await drain(reporting)
         await api.aclose()
         if isinstance(stt_engine, PreflightSTT):
@@ -312,4 +339,5 @@ async def talk(
             result.end_to_first_audio.append(after[0] - end)
     result.audio, result.audio_rate = speaker.audio()
     result.pauses = speaker.pauses
+    result.captions = captions.shown()
     return result
