@@ -23,6 +23,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -83,6 +84,23 @@ async def make_user(dsn: str, api_url: str) -> str:
         )
         user_id: str = response.json()["user"]["id"]
         return user_id
+
+
+def service_engines(speech_url: str) -> dict[str, Any]:
+    """The STT and TTS clients for the local services; one set per case, since each
+    case runs in an event loop of its own and a client keeps its connections."""
+    return {
+        "stt": lk_openai.STT(
+            model="whisper-1", base_url=speech_url, api_key="x", use_realtime=False
+        ),
+        "tts": lk_openai.TTS(
+            model="kokoro",
+            voice="bf_emma",
+            base_url=speech_url,
+            api_key="x",
+            response_format="pcm",
+        ),
+    }
 
 
 @dataclass
@@ -238,29 +256,17 @@ def main() -> None:
                 .token
             )
 
-            services = {
-                "stt": lk_openai.STT(
-                    model="whisper-1", base_url=speech_url, api_key="x", use_realtime=False
-                ),
-                "tts": lk_openai.TTS(
-                    model="kokoro",
-                    voice="bf_emma",
-                    base_url=speech_url,
-                    api_key="x",
-                    response_format="pcm",
-                ),
-            }
             ours = VoiceSettings(
                 vad_min_silence_seconds=args.silence,
                 preflight_pause_seconds=args.pause,
                 endpointing_min_delay_seconds=args.min_delay,
             )
-            butler = {**services, "vad": build_vad(ours)}
+            butler = {**service_engines(speech_url), "vad": build_vad(ours)}
             cases = {"(a) services, Butler settings": ("butler", butler, False)}
             if not args.quick:
                 cases["(a) services, livekit-agents defaults"] = (
                     "defaults",
-                    {**services, "vad": silero.VAD.load()},
+                    {**service_engines(speech_url), "vad": silero.VAD.load()},
                     True,
                 )
                 cases["(b) local models, Butler settings"] = (
