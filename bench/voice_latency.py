@@ -43,10 +43,11 @@ from butler.db.embedded import EmbeddedPostgres  # noqa: E402
 from butler.db.pool import connect  # noqa: E402
 from butler.users.models import Role  # noqa: E402
 from butler.voice.butler_llm import ButlerAPI  # noqa: E402
-from butler.voice.harness import TalkResult, Utterance, read_wav, talk  # noqa: E402
+from butler.voice.harness import TalkResult, talk  # noqa: E402
 from butler.voice.local_stt import LocalSTT  # noqa: E402
 from butler.voice.local_tts import LocalTTS  # noqa: E402
 from butler.voice.providers import build_vad  # noqa: E402
+from butler.voice.simulated_io import Utterance, read_wav  # noqa: E402
 
 SENTENCES = [
     "Please turn off the kitchen lights.",

@@ -60,8 +60,9 @@ def voice_credential(settings: Settings, user: User) -> tuple[str, str]:
 
 def run_talk(settings: Settings, wav: Path, out: Path | None, username: str | None) -> int:
     from butler.voice.butler_llm import ButlerAPI
-    from butler.voice.harness import Utterance, read_wav, talk, write_wav
+    from butler.voice.harness import talk
     from butler.voice.providers import build_stt, build_tts, build_vad
+    from butler.voice.simulated_io import Utterance, read_wav, write_wav
 
     try:
         samples, rate = read_wav(wav)

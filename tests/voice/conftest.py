@@ -16,10 +16,11 @@ from livekit.agents import stt, tts, vad
 
 from butler.config import VoiceSettings
 from butler.voice.butler_llm import ButlerAPI
-from butler.voice.harness import TalkResult, Utterance, read_wav, talk
+from butler.voice.harness import TalkResult, talk
 from butler.voice.local_stt import LocalSTT
 from butler.voice.local_tts import LocalTTS
 from butler.voice.providers import build_vad
+from butler.voice.simulated_io import Utterance, read_wav
 from tests.support import LIVEKIT_KEY, LIVEKIT_SECRET, Account
 
 Speech = tuple[np.ndarray[Any, np.dtype[np.int16]], int]

@@ -47,10 +47,13 @@ def test_speaking_over_the_reply_stops_it_and_is_answered(
     assert replies[0]["metadata"].get("interrupted") is True
     assert replies[0]["content"] != LONG_REPLY, "the stored reply is what was spoken"
     assert replies[0]["metadata"]["generated_text"] == LONG_REPLY
-    # What was stored is what the app showed as the words played, and no more.
+    # What was stored is what the app showed as the words played (give or take the word
+    # being spoken at the moment of the interruption), and no more.
     heard = replies[0]["content"].rstrip("…").strip()
+    shown = result.captions[0]
     assert heard and LONG_REPLY.startswith(heard), heard
-    assert result.captions[0] == heard, (result.captions, heard)
+    assert shown.startswith(heard) or heard.startswith(shown), (shown, heard)
+    assert abs(len(shown.split()) - len(heard.split())) <= 2, (shown, heard)
     assert len(heard) < len(LONG_REPLY) / 3, "about 2 s of a 40 s reply was heard"
 
 

@@ -16,9 +16,9 @@ from livekit.agents import APIConnectionError, APIConnectOptions, stt, utils, va
 from livekit.agents.types import NOT_GIVEN, NotGivenOr
 
 from butler.config import VoiceSettings
-from butler.voice.harness import speech_end_offset
 from butler.voice.preflight_stt import PreflightSTT, TranscriptionFailed
 from butler.voice.providers import streaming_stt
+from butler.voice.simulated_io import speech_end_offset
 from tests.voice.conftest import Speech
 
 FRAME_MS = 20

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from butler.voice.harness import read_wav, write_wav
+from butler.voice.simulated_io import read_wav, write_wav
 from tests.fakes.wire import AnthropicWire, Reply
 from tests.support import JWT_SECRET, Account
 from tests.voice.conftest import Speech, rms

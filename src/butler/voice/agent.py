@@ -56,7 +56,7 @@ class ButlerAgent(Agent):
                 )
             ):
                 if event.type == stt.SpeechEventType.FINAL_TRANSCRIPT:
-                    log.info("ignored a sound that asks nothing: %r", event.alternatives[0].text)
+                    log.info("ignored a transcript that asks nothing (a hesitation or 'mm-hmm')")
                 continue
             yield event
 

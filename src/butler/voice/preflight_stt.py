@@ -154,13 +154,15 @@ class PreflightStream(stt.RecognizeStream):
             await vad_stream.aclose()
 
     def _transcribe(
-        self, frames: list[rtc.AudioFrame], options: APIConnectOptions
+        self, frames: list[rtc.AudioFrame], *, guess: bool
     ) -> asyncio.Task[stt.SpeechEvent]:
-        started = TranscriptionStarted(at=time.perf_counter(), guess=options is _GUESS_OPTIONS)
+        started = TranscriptionStarted(at=time.perf_counter(), guess=guess)
         self._adapter.emit("transcription_started", started)
         return asyncio.create_task(
             self._adapter.wrapped.recognize(
-                buffer=utils.merge_frames(frames), language=self._language, conn_options=options
+                buffer=utils.merge_frames(frames),
+                language=self._language,
+                conn_options=_GUESS_OPTIONS if guess else _FINAL_OPTIONS,
             )
         )
 
@@ -186,7 +188,7 @@ class PreflightStream(stt.RecognizeStream):
         utterance.quiet_seconds += seconds
         pause = self._adapter.pause_seconds
         if pause > 0 and utterance.guess is None and utterance.quiet_seconds >= pause:
-            guess = self._transcribe(utterance.frames, _GUESS_OPTIONS)
+            guess = self._transcribe(utterance.frames, guess=True)
             utterance.guess = guess
             guess.add_done_callback(lambda done: self._announce(utterance, done))
 
@@ -216,7 +218,7 @@ class PreflightStream(stt.RecognizeStream):
                 final = await utterance.guess
         if final is None or not _text(final):
             try:
-                final = await self._transcribe(event.frames, _FINAL_OPTIONS)
+                final = await self._transcribe(event.frames, guess=False)
             except Exception as exc:  # the session carries on listening
                 log.warning("transcription failed: %s", exc)
                 self._report_failure(exc)

@@ -4,7 +4,6 @@ the in-process harness (`butler talk`, the tests, the benchmark)."""
 from __future__ import annotations
 
 import contextlib
-import logging
 from typing import Any
 
 from livekit.agents import AgentSession, stt
@@ -12,8 +11,6 @@ from livekit.agents import AgentSession, stt
 from butler.config import VoiceSettings
 from butler.voice.preflight_stt import TranscriptionFailed
 from butler.voice.turn_detector import TextTurnDetector
-
-log = logging.getLogger(__name__)
 
 
 def session_options(settings: VoiceSettings, *, echo_free: bool = False) -> dict[str, Any]:
