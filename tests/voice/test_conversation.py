@@ -30,7 +30,10 @@ def test_speaking_over_the_reply_stops_it_and_is_answered(
     converse: Converse,
     dsn: str,
 ) -> None:
-    wire.play(Reply.say(LONG_REPLY), Reply.say("It is twelve o'clock."))
+    # Every later request gets the short answer: a guess at the pause after "Stop." may
+    # ask the API once before the whole question does (one stored turn either way).
+    wire.play(Reply.say(LONG_REPLY))
+    wire.default = Reply.say("It is twelve o'clock.")
     speech = [speak("Tell me the weather for the whole week."), speak("Stop. What time is it?")]
     result = converse(chat_account, speech, gap=3.0, tail_seconds=8)
     assert len(result.replies) >= 2, result
@@ -40,7 +43,9 @@ def test_speaking_over_the_reply_stops_it_and_is_answered(
     # The question was heard as a turn of its own and sent to the API. (Its words are not
     # checked: tiny.en on espeak audio cut by the interruption varies from run to run.)
     assert len(result.transcripts) >= 2 and result.transcripts[-1], result.transcripts
-    assert last_user_text(wire.requests[-1]) == result.transcripts[-1]
+    # (If "Stop." was a turn whose reply was cut before a word played, the question
+    # went with it: see unanswered_words.)
+    assert last_user_text(wire.requests[-1]).endswith(result.transcripts[-1])
 
     rows = stored(dsn, chat_account.id)
     replies = [r for r in rows if r["role"] == "assistant"]
