@@ -13,8 +13,8 @@ import re
 
 HESITATIONS = frozenset(
     {"um", "umm", "ummm", "uh", "uhh", "uhm", "er", "erm", "hm", "hmm", "hmmm", "mm", "mmm"}
-    | {"ah", "ahh", "aah", "oh", "ooh", "eh", "huh"}
-)
+    | {"ah", "ahh", "aah", "oh", "ooh"}
+)  # not "huh?" or "eh?": those ask for the last thing said again
 # Said over someone else's speech these mean "I'm listening"; said alone they answer.
 ACKNOWLEDGEMENTS = frozenset(
     {"mhm", "mhmm", "mmhmm", "mm-hmm", "uh-huh", "uhhuh", "yeah", "yep", "yup", "yes"}
