@@ -1,4 +1,6 @@
-"""OpenAI-compatible speech services with fixed delays, for the latency benchmark.
+"""Speech services on the wire (the OpenAI-style transcription API that Groq and
+compatible servers speak, and Kokoro's speech API), with fixed delays: for the latency
+benchmark, and for tests of the real STT/TTS plugins and their fallbacks.
 
 POST /v1/audio/transcriptions answers after STT_DELAY with a fixed transcript (or,
 built with `stt_status`, with OpenAI's error object and that status);
