@@ -7,7 +7,13 @@ STAMP  := $(VENV)/.installed
 ARGS   ?=
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup run test lint typecheck unit clean system-deps web web-test
+.PHONY: setup run test lint typecheck unit clean system-deps web web-test livekit livekit-if-go
+
+# The official LiveKit server (open source, Go), built once from its pinned release into
+# .tools/; `butler serve` runs it when no LiveKit URL is configured. The version is also
+# in src/butler/stack/livekit_server.py.
+LIVEKIT_VERSION := v1.13.5
+LIVEKIT_BIN     := .tools/livekit-server-$(LIVEKIT_VERSION)
 
 # The web app (web/): its npm packages, its API types (generated from the OpenAPI
 # document) and its build, each redone only when what it is made from changed.
@@ -37,13 +43,30 @@ web/dist/index.html: $(WEB_DEPS) web/openapi.json $(WEB_SOURCES)
 ## Build the web app into web/dist (butler serve serves it at /).
 web: web/dist/index.html
 
-## Start Butler: embedded PostgreSQL, migrations, the API and the web app on http://127.0.0.1:8000
-run: setup web
+## Start Butler: embedded PostgreSQL, migrations, the API and the web app on http://127.0.0.1:8000,
+## and for voice a LiveKit server and the voice worker (when Go can build the server).
+run: setup web livekit-if-go
 	$(BIN)/butler serve $(ARGS)
+
+## Build the LiveKit server into .tools/ (needs Go 1.23+ and the Go module proxy; ~5 min once).
+livekit: $(LIVEKIT_BIN)
+
+$(LIVEKIT_BIN):
+	@command -v go >/dev/null || { echo "Go is needed to build the LiveKit server: install Go 1.23+ (https://go.dev/doc/install), or see the README for other ways to get livekit-server."; exit 1; }
+	@echo "building the LiveKit server $(LIVEKIT_VERSION) into .tools/ (once; a few minutes)"
+	mkdir -p .tools/go-bin
+	GOBIN=$(CURDIR)/.tools/go-bin go install github.com/livekit/livekit-server/cmd/server@$(LIVEKIT_VERSION)
+	mv .tools/go-bin/server $@
+
+# For `make run`: voice when Go is there, chat alone (with a message) when it is not.
+livekit-if-go:
+	@if [ -x $(LIVEKIT_BIN) ] || command -v livekit-server >/dev/null; then :; \
+	elif command -v go >/dev/null; then $(MAKE) --no-print-directory livekit; \
+	else echo "Go is not installed, so Butler starts without voice. See 'Voice' in the README to add it."; fi
 
 ## Everything CI runs: lint, format check, type checks, the web app's unit tests, and the
 ## whole Python suite (which includes the web app end to end in Chromium).
-test: setup system-deps web lint typecheck web-test
+test: setup system-deps livekit web lint typecheck web-test
 	$(BIN)/pytest
 
 ## The web app's unit tests (Vitest).
@@ -73,4 +96,4 @@ unit: setup
 	$(BIN)/pytest tests/unit
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache web/node_modules web/dist web/openapi.json
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache web/node_modules web/dist web/openapi.json .tools

@@ -222,6 +222,8 @@ def main() -> None:
             # Learning runs after the reply, off the measured path; it would also double
             # the stub's requests, which the baseline does not make.
             "BUTLER_MEMORY__LEARNING": "false",
+            # No voice here: no embedded LiveKit server and worker.
+            "BUTLER_LIVEKIT__URL": "ws://127.0.0.1:9",
         }
         api = subprocess.Popen(
             [

@@ -35,7 +35,7 @@ from livekit.plugins import silero  # noqa: E402
 from tests.support import free_port  # noqa: E402
 
 from bench.common import percentile, wait_http  # noqa: E402
-from butler.auth import invites  # noqa: E402
+from butler.auth import invites, voice_sessions  # noqa: E402
 from butler.auth.tokens import TokenService  # noqa: E402
 from butler.config import VoiceSettings  # noqa: E402
 from butler.db import migrate  # noqa: E402
@@ -87,6 +87,19 @@ async def make_user(dsn: str, api_url: str) -> str:
         return user_id
 
 
+BENCH_ROOM = "bench-room"
+
+
+async def open_voice_session(dsn: str, user_id: uuid.UUID) -> str:
+    """The worker's credential for the bench's room, opened as the API opens one."""
+    tokens = TokenService(JWT_SECRET, access_ttl_seconds=900, voice_ttl_seconds=3600)
+    conn = await connect(dsn)
+    try:
+        return await voice_sessions.start(conn, tokens, user_id, BENCH_ROOM)
+    finally:
+        await conn.close()
+
+
 def service_engines(speech_url: str) -> dict[str, Any]:
     """The STT and TTS clients for the local services; one set per case, since each
     case runs in an event loop of its own and a client keeps its connections."""
@@ -132,9 +145,7 @@ async def run_case(
     and the number of transcriptions made."""
     latencies = []
     for index, (samples, rate) in enumerate(speech):
-        api = ButlerAPI(
-            base_url=api_url, credential=credential, session_id=f"bench-{label}-{index}"
-        )
+        api = ButlerAPI(base_url=api_url, credential=credential, session_id=BENCH_ROOM)
         result = await talk(
             [Utterance(samples, at=0.3)],
             rate,
@@ -242,6 +253,8 @@ def main() -> None:
                     "BUTLER_LLM__API_KEY": "bench",
                     "BUTLER_LLM__BASE_URL": f"http://127.0.0.1:{llm_port}",
                     "BUTLER_LOG_LEVEL": "WARNING",
+                    # The harness needs no LiveKit: no embedded server and worker.
+                    "BUTLER_LIVEKIT__URL": "ws://127.0.0.1:9",
                 },
             ),
         ]
@@ -251,11 +264,7 @@ def main() -> None:
             wait_http(api_url + "/healthz")
             wait_http(f"http://127.0.0.1:{speech_port}/")
             user_id = asyncio.run(make_user(pg.dsn, api_url))
-            credential = (
-                TokenService(JWT_SECRET, access_ttl_seconds=900, voice_ttl_seconds=3600)
-                .issue_voice(uuid.UUID(user_id), "bench-room")
-                .token
-            )
+            credential = asyncio.run(open_voice_session(pg.dsn, uuid.UUID(user_id)))
 
             ours = VoiceSettings(
                 vad_min_silence_seconds=args.silence,

@@ -43,12 +43,49 @@ class AuthSettings(BaseModel):
 
 
 class LiveKitSettings(BaseModel):
-    url: str = "ws://localhost:7880"
+    # The LiveKit server the API and the voice worker use. Unset: `butler serve` runs and
+    # supervises its own on this machine (the embedded stack), with a voice worker.
+    url: str | None = None
+    # The address browsers are told to connect to; unset: `url`, or the embedded server's.
+    public_url: str | None = None
     api_key: SecretStr | None = None
     api_secret: SecretStr | None = None
     agent_name: str = "butler"
     token_ttl_seconds: int = Field(default=600, ge=60, le=3600)
     voice_session_ttl_seconds: int = Field(default=3600, ge=60, le=4 * 3600)
+    # ICE servers ("stun:host:port", "turn:host:port") handed to browsers and used by the
+    # embedded server. None by default: on loopback and a home network, host candidates
+    # connect, and nothing contacts an address outside the network.
+    ice_servers: list[str] = []
+    # The embedded server: its binary (unset: the project's .tools folder, then PATH),
+    # the address media is offered on, and its ports (signalling, ICE over TCP and UDP).
+    server_binary: Path | None = None
+    node_ip: str = "127.0.0.1"
+    port: int = Field(default=7880, ge=1, le=65535)
+    rtc_tcp_port: int = Field(default=7881, ge=1, le=65535)
+    rtc_udp_port: int = Field(default=7882, ge=1, le=65535)
+    # Where the embedded voice worker answers health checks (127.0.0.1 only).
+    worker_health_port: int = Field(default=8081, ge=1, le=65535)
+
+    @property
+    def embedded(self) -> bool:
+        return not self.url
+
+    @property
+    def server_url(self) -> str:
+        """The server's address for the API and the worker."""
+        return self.url or f"ws://127.0.0.1:{self.port}"
+
+    @property
+    def browser_url(self) -> str:
+        """The server's address for browsers."""
+        return self.public_url or self.url or f"ws://{self.node_ip}:{self.port}"
+
+    @property
+    def http_url(self) -> str:
+        """The server's HTTP API (room service, agent dispatch)."""
+        url = self.server_url
+        return "http" + url[2:] if url.startswith("ws") else url
 
 
 class ServerSettings(BaseModel):
@@ -150,6 +187,8 @@ class VoiceSettings(BaseModel):
     # heard (livekit's guard while the listener's echo canceller settles; 0 = none).
     aec_warmup_seconds: float = Field(default=3.0, ge=0, le=10)
     greeting: str = ""
+    # Voice sessions one worker takes at once; more are refused until one ends.
+    max_sessions: int = Field(default=4, ge=1, le=64)
     apology: str = "Sorry, I can't think straight right now. Please try again in a moment."
     # Spoken when speech could not be transcribed (the STT and its fallback failed).
     unheard_apology: str = "Sorry, I didn't catch that. Could you say it again?"

@@ -13,6 +13,9 @@ from butler.db.pool import connect
 from butler.db.runtime import open_database
 from butler.errors import ButlerError, ConfigError
 from butler.memory.embeddings import local_model_files
+from butler.stack.health import voice_health
+from butler.stack.livekit_server import find_binary
+from butler.stack.local_stack import read_status
 
 
 def _report(ok: bool, label: str, detail: str) -> bool:
@@ -43,6 +46,38 @@ def _embeddings(settings: Settings) -> tuple[bool, str, str]:
     return True, "embeddings", f"local all-MiniLM-L6-v2 (int8 ONNX, checksum ok: {model.name})"
 
 
+def _voice(settings: Settings) -> list[tuple[bool, str, str]]:
+    """The LiveKit server (embedded or configured) and, embedded, the voice worker."""
+    lk = settings.livekit
+    if not lk.embedded:
+        url = urlparse(lk.server_url)
+        if url.scheme not in {"ws", "wss", "http", "https"} or not url.netloc:
+            return [(False, "LiveKit URL", f"{lk.server_url}: not a ws:// or wss:// URL")]
+    else:
+        try:
+            binary = find_binary(lk)
+        except ConfigError as exc:
+            return [(False, "LiveKit server", exc.message)]
+        if not _serving(settings):
+            return [(True, "LiveKit server", f"{binary} (starts with `butler serve`)")]
+    health = asyncio.run(voice_health(lk, settings.data_dir))
+    where = "embedded, " + lk.server_url if lk.embedded else lk.server_url
+    checks = [(health.livekit == "up", "LiveKit server", f"{where}: {health.livekit}")]
+    if lk.embedded:
+        checks.append((health.worker == "up", "voice worker", health.worker))
+    if not health.available:
+        checks.append((False, "voice", health.fix))
+    return checks
+
+
+def _serving(settings: Settings) -> bool:
+    """Is a `butler serve` running on this data folder (and so its embedded stack)?"""
+    children = read_status(settings.data_dir).get("children")
+    return isinstance(children, dict) and any(
+        isinstance(child, dict) and child.get("state") != "stopped" for child in children.values()
+    )
+
+
 def diagnose(settings: Settings, database_url: str | None) -> list[str]:
     """Print one line per check; return the labels of the checks that failed."""
     failed: list[str] = []
@@ -53,12 +88,8 @@ def diagnose(settings: Settings, database_url: str | None) -> list[str]:
 
     check(True, "mode", settings.mode.value)
     check(True, "data folder", str(settings.data_dir))
-    lk = urlparse(settings.livekit.url)
-    check(
-        lk.scheme in {"ws", "wss", "http", "https"} and bool(lk.netloc),
-        "LiveKit URL",
-        settings.livekit.url + ("" if lk.netloc else " (set BUTLER_LIVEKIT__URL or LIVEKIT_URL)"),
-    )
+    for ok, label, detail in _voice(settings):
+        check(ok, label, detail)
     check(*_embeddings(settings))
     where = "external (BUTLER_DATABASE_URL)" if database_url else "embedded"
     try:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import httpx
 
+from butler.auth import voice_sessions
 from butler.auth.tokens import TokenService
 from butler.config import Settings
 from butler.db import migrate
@@ -46,8 +47,8 @@ async def _pick_user(dsn: str, username: str | None) -> User:
     return everyone[0]
 
 
-def voice_credential(settings: Settings, user: User) -> tuple[str, str]:
-    """A voice-session credential, minted as the API mints them for a room token."""
+async def voice_credential(dsn: str, settings: Settings, user: User) -> tuple[str, str]:
+    """A voice-session credential for a room of this talk, opened as the API opens one."""
     assert settings.auth.jwt_secret is not None
     tokens = TokenService(
         settings.auth.jwt_secret.get_secret_value(),
@@ -55,7 +56,11 @@ def voice_credential(settings: Settings, user: User) -> tuple[str, str]:
         voice_ttl_seconds=settings.livekit.voice_session_ttl_seconds,
     )
     room = f"talk-{user.id.hex[:12]}-{secrets.token_hex(4)}"
-    return tokens.issue_voice(user.id, room).token, room
+    conn = await connect(dsn)
+    try:
+        return await voice_sessions.start(conn, tokens, user.id, room), room
+    finally:
+        await conn.close()
 
 
 def run_talk(settings: Settings, wav: Path, out: Path | None, username: str | None) -> int:
@@ -79,7 +84,7 @@ def run_talk(settings: Settings, wav: Path, out: Path | None, username: str | No
     with open_database(settings.data_dir, database_url) as dsn:
         migrate.upgrade(dsn)
         user = asyncio.run(_pick_user(dsn, username))
-    credential, room = voice_credential(settings, user)
+        credential, room = asyncio.run(voice_credential(dsn, settings, user))
     api = ButlerAPI(
         base_url=settings.api_url,
         credential=credential,

@@ -17,11 +17,12 @@ from butler.agent.memory_tools import memory_tools
 from butler.api.body_limit import BodyLimitMiddleware
 from butler.api.deps import CookiePolicy, LiveKitConfig, Services
 from butler.api.errors import install_error_handlers
-from butler.api.routes import admin, auth, chat, health, users, voice
+from butler.api.routes import admin, auth, chat, health, livekit_webhook, users, voice
 from butler.api.routes import memory as memory_routes
 from butler.api.sse import ChatStreamEvents
 from butler.api.web import NoStoreApi, mount_web_app
 from butler.auth.accounts import Accounts, AuthPolicy
+from butler.auth.livekit_rooms import LiveKitRooms, RoomPolicy
 from butler.auth.tokens import TokenService
 from butler.config import Settings
 from butler.db.pool import create_pool
@@ -97,6 +98,8 @@ def build_services(
         rate_limit_per_username=auth_cfg.rate_limit_per_username,
     )
     lk = settings.livekit
+    lk_key = _secret(lk.api_key, "livekit.api_key")
+    lk_secret = _secret(lk.api_secret, "livekit.api_secret")
     brain, llm_status = build_brain(settings, pool, memory, extra_tools)
     return Services(
         pool=pool,
@@ -106,11 +109,11 @@ def build_services(
         tokens=tokens,
         accounts=Accounts(tokens, policy),
         livekit=LiveKitConfig(
-            url=lk.url,
-            api_key=_secret(lk.api_key, "livekit.api_key"),
-            api_secret=_secret(lk.api_secret, "livekit.api_secret"),
-            agent_name=lk.agent_name,
-            token_ttl_seconds=lk.token_ttl_seconds,
+            settings=lk,
+            api_key=lk_key,
+            api_secret=lk_secret,
+            rooms=LiveKitRooms(lk.http_url, lk_key, lk_secret, RoomPolicy(lk.agent_name)),
+            data_dir=settings.data_dir,
         ),
         cookie=CookiePolicy(secure=settings.cookie_secure),
         memory=memory,
@@ -135,6 +138,7 @@ def create_app(settings: Settings, dsn: str, *, extra_tools: Sequence[Tool] = ()
             yield
         finally:
             await memory.aclose()
+            await services.livekit.rooms.aclose()
             for provider in (services.brain.provider, learner_llm):
                 if provider is not None:
                     await provider.aclose()
@@ -151,6 +155,7 @@ def create_app(settings: Settings, dsn: str, *, extra_tools: Sequence[Tool] = ()
         admin.router,
         chat.router,
         voice.router,
+        livekit_webhook.router,
         memory_routes.router,
     ):
         app.include_router(router)

@@ -5,14 +5,18 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Annotated
 
 import asyncpg
 from fastapi import Depends, Request
 
 from butler.agent.brain import Brain
+from butler.auth import voice_sessions
 from butler.auth.accounts import Accounts
+from butler.auth.livekit_rooms import LiveKitRooms
 from butler.auth.tokens import TokenService, VoiceSession
+from butler.config import LiveKitSettings
 from butler.db.pool import connection
 from butler.errors import Forbidden, NotAuthenticated
 from butler.memory.service import Memory
@@ -22,11 +26,11 @@ from butler.users.models import User
 
 @dataclass(frozen=True)
 class LiveKitConfig:
-    url: str
+    settings: LiveKitSettings
     api_key: str
     api_secret: str
-    agent_name: str
-    token_ttl_seconds: int
+    rooms: LiveKitRooms
+    data_dir: Path
 
 
 @dataclass(frozen=True)
@@ -130,11 +134,20 @@ async def voice_caller(
     request: Request, services: Services, turn_text: str | None = None
 ) -> VoiceCaller:
     """The voice worker's caller by voice-session credential; `turn_text` as in
-    `authenticate`."""
+    `authenticate`. The credential works only while its room's session is open."""
     session = services.tokens.verify_voice(bearer_token(request))
     if turn_text is not None:
         services.brain.prepare(session.user_id, turn_text)
-    return VoiceCaller(await _load_user(services, session.user_id), session)
+    async with connection(services.pool) as conn:
+        user = await voice_sessions.caller(
+            conn,
+            room_name=session.room,
+            user_id=session.user_id,
+            credential_id=session.credential_id,
+        )
+    if user is None:
+        raise NotAuthenticated("This voice session has ended.", code="voice_session_ended")
+    return VoiceCaller(user, session)
 
 
 async def get_voice_caller(request: Request, services: ServicesDep) -> VoiceCaller:

@@ -105,6 +105,20 @@ class VoiceTokenResponse(BaseModel):
     room_name: str
     livekit_url: str
     expires_in: int
+    ice_servers: list[str] = Field(
+        description="STUN/TURN URLs for the connection; empty: host candidates only."
+    )
+
+
+class VoiceAvailability(BaseModel):
+    available: bool
+    message: str | None = Field(default=None, description="A sentence for the person.")
+    fix: str | None = Field(default=None, description="For admins: what to fix.")
+
+
+class VoiceStackHealth(BaseModel):
+    livekit: str
+    worker: str
 
 
 class RolePatch(Strict):
@@ -130,6 +144,7 @@ class ErrorResponse(BaseModel):
 class HealthResponse(BaseModel):
     status: str
     detail: str | None = None
+    voice: VoiceStackHealth | None = None
 
 
 class ChatRequest(Strict):

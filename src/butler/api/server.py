@@ -1,4 +1,5 @@
-"""`butler serve`: database up, migrations applied, first admin invite, then uvicorn."""
+"""`butler serve`: database up, migrations applied, first admin invite, the embedded voice
+stack when no LiveKit URL is set, then uvicorn."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import contextlib
 import logging
 import os
 import signal
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -22,6 +23,7 @@ from butler.db import migrate
 from butler.db.embedded import exclusive_serve_lock
 from butler.db.pool import connect
 from butler.db.runtime import open_database
+from butler.stack.local_stack import LocalStack
 from butler.tools.base import Tool
 from butler.users import repository as users
 from butler.users.models import Role
@@ -126,7 +128,11 @@ def _serve(settings: Settings, *, host: str, port: int) -> None:
         if database_url is None
         else contextlib.nullcontext()
     )
-    with lock, open_database(settings.data_dir, database_url) as dsn:
+    with (
+        lock,
+        open_database(settings.data_dir, database_url) as dsn,
+        voice_stack(settings, host=host, port=port),
+    ):
         migrate.upgrade(dsn)
         invite = asyncio.run(first_admin_invite(dsn, timedelta(days=settings.auth.invite_ttl_days)))
         if invite is not None:
@@ -135,3 +141,25 @@ def _serve(settings: Settings, *, host: str, port: int) -> None:
             _run_workers(settings, dsn, host=host, port=port)
         else:
             uvicorn.Server(uvicorn_config(settings, dsn, host=host, port=port)).run()
+
+
+@contextlib.contextmanager
+def voice_stack(settings: Settings, *, host: str, port: int) -> Iterator[None]:
+    """With no LiveKit URL configured, a supervised LiveKit server and voice worker for
+    as long as the API runs; with one, nothing (workers run as `butler voice`)."""
+    if not settings.livekit.embedded:
+        yield
+        return
+    stack = LocalStack(settings, api_url=f"http://{local_address(host)}:{port}")
+    stack.start()
+    try:
+        yield
+    finally:
+        stack.stop()
+
+
+def local_address(host: str) -> str:
+    """Where a process on this machine reaches an API listening on `host`."""
+    if host in {"", "0.0.0.0", "::", "localhost"}:  # noqa: S104 (comparing, not binding)
+        return "127.0.0.1"
+    return f"[{host}]" if ":" in host else host

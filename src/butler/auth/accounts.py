@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -106,5 +107,6 @@ class Accounts:
             raise NotAuthenticated("Please sign in again.", code="invalid_refresh")
         return SignedIn(user, self.tokens.issue_access(user.id), issued)
 
-    async def logout(self, conn: asyncpg.Connection, token: str) -> None:
-        await refresh.revoke(conn, token)
+    async def logout(self, conn: asyncpg.Connection, token: str) -> uuid.UUID | None:
+        """Revoke the session; returns whose it was (None for an unknown token)."""
+        return await refresh.revoke(conn, token)

@@ -1,8 +1,7 @@
-"""LiveKit room tokens: one fresh room per voice session, the agent dispatched by name."""
+"""LiveKit room tokens for browsers: one fresh room per voice session."""
 
 from __future__ import annotations
 
-import json
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
@@ -28,18 +27,15 @@ def mint(
     user: User,
     *,
     room_name: str,
-    voice_credential: str,
     api_key: str,
     api_secret: str,
     url: str,
-    agent_name: str,
     ttl_seconds: int,
 ) -> VoiceGrant:
     """A token that can join, publish and subscribe in `room_name` only.
 
-    The dispatch metadata carries the voice-session credential: the worker presents it
-    to the Butler API and so acts as this user, in this room, for a short time, and
-    never holds a key that could act as anyone else.
+    It carries no dispatch and no credential: the API dispatches the butler itself
+    (auth/livekit_rooms.py), so nothing a browser holds can act for the worker.
     """
     grants = livekit_api.VideoGrants(
         room_join=True,
@@ -48,17 +44,12 @@ def mint(
         can_subscribe=True,
         can_publish_data=True,
     )
-    dispatch = livekit_api.RoomAgentDispatch(
-        agent_name=agent_name,
-        metadata=json.dumps({"voice_credential": voice_credential}),
-    )
     token = (
         livekit_api.AccessToken(api_key, api_secret)
         .with_identity(str(user.id))
         .with_name(user.display_name)
         .with_ttl(timedelta(seconds=ttl_seconds))
         .with_grants(grants)
-        .with_room_config(livekit_api.RoomConfiguration(agents=[dispatch]))
         .to_jwt()
     )
     return VoiceGrant(token, room_name, url, ttl_seconds)

@@ -95,10 +95,14 @@ async def rotate(conn: asyncpg.Connection, token: str, ttl: timedelta) -> Issued
     raise ReuseDetected("This session was signed out for your safety; sign in again.")
 
 
-async def revoke(conn: asyncpg.Connection, token: str) -> None:
-    """Log out: revoke the family the token belongs to (unknown tokens are ignored)."""
-    family = await conn.fetchval(
-        "SELECT family FROM butler.refresh_tokens WHERE token_hash = $1", digest(token)
+async def revoke(conn: asyncpg.Connection, token: str) -> uuid.UUID | None:
+    """Log out: revoke the family the token belongs to (unknown tokens are ignored).
+    Returns whose session it was."""
+    row = await conn.fetchrow(
+        "SELECT family, user_id FROM butler.refresh_tokens WHERE token_hash = $1", digest(token)
     )
-    if family is not None:
-        await revoke_family(conn, family)
+    if row is None:
+        return None
+    await revoke_family(conn, row["family"])
+    user_id: uuid.UUID = row["user_id"]
+    return user_id

@@ -33,6 +33,14 @@ class IssuedToken:
 class VoiceSession:
     user_id: uuid.UUID
     room: str
+    credential_id: str
+
+
+@dataclass(frozen=True)
+class IssuedVoiceCredential:
+    token: str
+    credential_id: str
+    expires_at: int
 
 
 class TokenService:
@@ -41,7 +49,9 @@ class TokenService:
         self.access_ttl_seconds = access_ttl_seconds
         self.voice_ttl_seconds = voice_ttl_seconds
 
-    def _encode(self, claims: dict[str, object], audience: str, ttl: int) -> str:
+    def _encode(
+        self, claims: dict[str, object], audience: str, ttl: int, jti: str | None = None
+    ) -> str:
         now = int(time.time())
         payload = {
             **claims,
@@ -50,7 +60,7 @@ class TokenService:
             "iat": now,
             "nbf": now,
             "exp": now + ttl,
-            "jti": secrets.token_hex(8),
+            "jti": jti or secrets.token_hex(8),
         }
         return jwt.encode(payload, self._secret, algorithm=ALGORITHM)
 
@@ -82,20 +92,26 @@ class TokenService:
     def verify_access(self, token: str) -> uuid.UUID:
         return _subject(self._decode(token, ACCESS_AUDIENCE, "access"))
 
-    def issue_voice(self, user_id: uuid.UUID, room: str) -> IssuedToken:
+    def issue_voice(self, user_id: uuid.UUID, room: str) -> IssuedVoiceCredential:
+        """A credential for one person in one room; it also needs the room's open row in
+        butler.voice_sessions (see auth/voice_sessions.py), which can be closed."""
+        credential_id = secrets.token_hex(16)
         token = self._encode(
             {"sub": str(user_id), "typ": "voice", "room": room},
             VOICE_AUDIENCE,
             self.voice_ttl_seconds,
+            jti=credential_id,
         )
-        return IssuedToken(token, self.voice_ttl_seconds)
+        return IssuedVoiceCredential(
+            token, credential_id, int(time.time()) + self.voice_ttl_seconds
+        )
 
     def verify_voice(self, token: str) -> VoiceSession:
         claims = self._decode(token, VOICE_AUDIENCE, "voice")
-        room = claims.get("room")
-        if not isinstance(room, str) or not room:
+        room, jti = claims.get("room"), claims.get("jti")
+        if not isinstance(room, str) or not room or not isinstance(jti, str) or not jti:
             raise NotAuthenticated("The token is not valid.", code="invalid_token")
-        return VoiceSession(user_id=_subject(claims), room=room)
+        return VoiceSession(user_id=_subject(claims), room=room, credential_id=jti)
 
 
 def _subject(claims: dict[str, object]) -> uuid.UUID:

@@ -11,6 +11,8 @@ from butler.errors import Conflict, NotFound
 from butler.users.models import Role, Soul, User
 
 _COLUMNS = "id, username, display_name, role, soul, voice, timezone, created_at, updated_at"
+# The same columns of `butler.users u`, for queries that join it.
+COLUMNS_OF_U = ", ".join("u." + c for c in _COLUMNS.split(", "))
 
 
 async def get(conn: asyncpg.Connection, user_id: uuid.UUID) -> User | None:
@@ -22,7 +24,7 @@ async def get_with_password_hash(
     conn: asyncpg.Connection, username: str
 ) -> tuple[User, str] | None:
     record = await conn.fetchrow(
-        f"""SELECT {", ".join("u." + c for c in _COLUMNS.split(", "))}, c.password_hash
+        f"""SELECT {COLUMNS_OF_U}, c.password_hash
             FROM butler.users u JOIN butler.credentials c ON c.user_id = u.id
             WHERE u.username = $1""",
         username,
@@ -138,3 +140,11 @@ async def delete(conn: asyncpg.Connection, user_id: uuid.UUID) -> None:
         if current.is_admin and admins <= 1:
             raise Conflict("The household needs at least one admin.", code="last_admin")
         await conn.execute("DELETE FROM butler.users WHERE id = $1", user_id)
+
+
+async def admin_names(conn: asyncpg.Connection) -> list[str]:
+    """The admins' display names, the first admin first."""
+    rows = await conn.fetch(
+        "SELECT display_name FROM butler.users WHERE role = 'admin' ORDER BY created_at, id"
+    )
+    return [row["display_name"] for row in rows]

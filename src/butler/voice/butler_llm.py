@@ -80,6 +80,10 @@ class ButlerAPI:
         except httpx.HTTPError as exc:
             log.warning("could not report %s: %s", path, exc)
 
+    async def end_session(self) -> None:
+        """The person left: the API revokes this credential and closes the room."""
+        await self.report("/api/voice/end", {})
+
     async def aclose(self) -> None:
         if self.client is not None:
             await self.client.aclose()

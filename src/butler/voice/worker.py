@@ -1,9 +1,11 @@
 """`butler voice`: the LiveKit Agents worker, dispatched explicitly as agent `butler`.
 
-A job carries, in its dispatch metadata, the voice-session credential that the Butler
-API minted with the room token. The worker presents it to the API for every turn, so
-it acts only for that user in that room, and never holds a key that could act as
-anyone else.
+The Butler API creates each room and dispatches this agent into it; the dispatch's
+metadata (seen by the worker, never by the browser) carries the voice-session
+credential for that room. The worker presents it to the API for every turn, so it acts
+only for that person in that room, and never holds a key that could act as anyone
+else. When the person leaves, the worker ends the session: the credential stops
+working and the room closes.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import json
 import logging
 from typing import Any
 
+from livekit import rtc
 from livekit.agents import AgentServer, AgentSession, JobContext, JobProcess
 
 from butler.config import Settings
@@ -57,6 +60,14 @@ def check_identity(profile: dict[str, Any], participant_identity: str) -> None:
         raise SessionRefused("the participant is not the user of the voice credential")
 
 
+def rtc_config(ice_servers: list[str]) -> rtc.RtcConfiguration | None:
+    """Butler's own ICE servers, when set; else the LiveKit server's (Butler's embedded
+    server hands out only its own address, never public STUN servers)."""
+    if not ice_servers:
+        return None
+    return rtc.RtcConfiguration(ice_servers=[rtc.IceServer(urls=list(ice_servers))])
+
+
 def prewarm(proc: JobProcess) -> None:
     settings = Settings()
     proc.userdata["vad"] = build_vad(settings.voice)
@@ -67,7 +78,7 @@ async def entrypoint(ctx: JobContext) -> None:
     settings = Settings()
     try:
         api = voice_api_for_job(ctx.job.metadata, ctx.room.name, settings)
-        await ctx.connect()
+        await ctx.connect(rtc_config=rtc_config(settings.livekit.ice_servers))
         participant = await ctx.wait_for_participant()
         profile = await api.profile()
         check_identity(profile, participant.identity)
@@ -85,19 +96,43 @@ async def entrypoint(ctx: JobContext) -> None:
     )
     attach_session_behaviour(session, settings.voice)
     attach_reporting(session, api)
-    ctx.add_shutdown_callback(api.aclose)
+    end_when_they_leave(ctx, api, participant.identity)
     await session.start(agent=ButlerAgent(api), room=ctx.room)
     if settings.voice.greeting:
         session.say(settings.voice.greeting)
 
 
+def end_when_they_leave(ctx: JobContext, api: ButlerAPI, identity: str) -> None:
+    """The person leaving ends the job; at the end the API closes the session and room."""
+
+    def left(participant: rtc.RemoteParticipant) -> None:
+        if participant.identity == identity:
+            ctx.shutdown(reason="the person left")
+
+    ctx.room.on("participant_disconnected", left)
+
+    async def close() -> None:
+        await api.end_session()
+        await api.aclose()
+
+    ctx.add_shutdown_callback(close)
+
+
 def build_server(settings: Settings) -> AgentServer:
     lk = settings.livekit
+    max_sessions = settings.voice.max_sessions
     server = AgentServer(
         setup_fnc=prewarm,
-        ws_url=lk.url,
+        ws_url=lk.server_url,
         api_key=lk.api_key.get_secret_value() if lk.api_key else None,
         api_secret=lk.api_secret.get_secret_value() if lk.api_secret else None,
+        # Health checks on loopback only (a container probes from inside).
+        host="127.0.0.1",
+        port=lk.worker_health_port,
+        # Busy by sessions, not by CPU: the CPU is shared with the API and the speech
+        # models, and a household has no other worker to send a refused job to.
+        load_fnc=lambda worker: len(worker.active_jobs) / max_sessions,
+        load_threshold=0.999,
     )
     server.rtc_session(entrypoint, agent_name=lk.agent_name)
     return server

@@ -12,12 +12,15 @@ from butler.api.schemas import (
     RegisterRequest,
     SessionResponse,
     UserOut,
+    VoiceAvailability,
     VoiceTokenResponse,
     error_responses,
 )
-from butler.auth import livekit_tokens
+from butler.auth import livekit_tokens, voice_sessions
 from butler.auth.accounts import SignedIn
-from butler.errors import NotAuthenticated
+from butler.errors import ButlerError, NotAuthenticated
+from butler.stack.health import voice_health
+from butler.users import repository as users
 
 router = APIRouter(prefix="/api/auth", tags=["auth"])
 
@@ -99,27 +102,62 @@ async def refresh(
 
 @router.post("/logout", status_code=status.HTTP_204_NO_CONTENT)
 async def logout(request: Request, services: ServicesDep, conn: Db) -> Response:
+    """Ends the session, and with it every voice room of the person: the worker's
+    credentials stop working and the rooms close."""
     token = request.cookies.get(services.cookie.name)
     if token:
-        await services.accounts.logout(conn, token)
+        user_id = await services.accounts.logout(conn, token)
+        if user_id is not None:
+            rooms = await voice_sessions.end_all_for(conn, user_id, "signed_out")
+            await services.livekit.rooms.close(rooms)
     response = Response(status_code=status.HTTP_204_NO_CONTENT)
     _clear_cookie(services, response)
     return response
 
 
-@router.post("/token", response_model=VoiceTokenResponse, responses=_ERRORS)
-async def voice_token(user: CurrentUser, services: ServicesDep) -> VoiceTokenResponse:
-    room_name = livekit_tokens.room_name_for(user)
-    credential = services.tokens.issue_voice(user.id, room_name)
+@router.post("/token", response_model=VoiceTokenResponse, responses=error_responses(401, 503))
+async def voice_token(user: CurrentUser, services: ServicesDep, conn: Db) -> VoiceTokenResponse:
+    """A fresh room with the butler dispatched into it, and a token to join it.
+
+    The butler's credential for the room goes to the worker with the dispatch; the
+    browser's token can only join that room."""
     lk = services.livekit
+    room_name = livekit_tokens.room_name_for(user)
+    credential = await voice_sessions.start(conn, services.tokens, user.id, room_name)
+    try:
+        await lk.rooms.open(room_name, credential)
+    except ButlerError:
+        await voice_sessions.end(conn, room_name, "dispatch_failed")
+        raise
     grant = livekit_tokens.mint(
         user,
         room_name=room_name,
-        voice_credential=credential.token,
         api_key=lk.api_key,
         api_secret=lk.api_secret,
-        url=lk.url,
-        agent_name=lk.agent_name,
-        ttl_seconds=lk.token_ttl_seconds,
+        url=lk.settings.browser_url,
+        ttl_seconds=lk.settings.token_ttl_seconds,
     )
-    return VoiceTokenResponse(**dataclasses.asdict(grant))
+    return VoiceTokenResponse(
+        **dataclasses.asdict(grant), ice_servers=list(lk.settings.ice_servers)
+    )
+
+
+@router.get("/voice", response_model=VoiceAvailability, responses=error_responses(401))
+async def voice_availability(
+    user: CurrentUser, services: ServicesDep, conn: Db
+) -> VoiceAvailability:
+    """Whether voice works on this Butler now, said plainly; admins also get the fix."""
+    lk = services.livekit
+    health = await voice_health(lk.settings, lk.data_dir)
+    if health.available:
+        return VoiceAvailability(available=True)
+    if health.livekit == "not installed":
+        message = "Voice isn't set up on this Butler yet."
+    else:
+        message = "Voice isn't working on this Butler right now."
+    if not user.is_admin:
+        admins = " or ".join(await users.admin_names(conn)) or "an admin"
+        message += f" Ask {admins} to look at it."
+    return VoiceAvailability(
+        available=False, message=message, fix=health.fix if user.is_admin else None
+    )

@@ -1,4 +1,4 @@
-"""Liveness and readiness probes."""
+"""Liveness and readiness probes (readiness also reports the voice stack)."""
 
 from __future__ import annotations
 
@@ -8,9 +8,10 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from butler.api.deps import ServicesDep
-from butler.api.schemas import HealthResponse
+from butler.api.schemas import HealthResponse, VoiceStackHealth
 from butler.db import migrate
 from butler.db.pool import connection
+from butler.stack.health import voice_health
 
 router = APIRouter(tags=["health"])
 _HEAD = migrate.head_revision()
@@ -31,7 +32,14 @@ async def readyz(services: ServicesDep) -> HealthResponse | JSONResponse:
         return _unready(f"database unreachable: {type(exc).__name__}")
     if revision != _HEAD:
         return _unready(f"migrations not current: database at {revision}, code at {_HEAD}")
-    return HealthResponse(status="ready")
+    # Voice is reported, not required: chat works without it.
+    lk = services.livekit
+    voice = await voice_health(lk.settings, lk.data_dir)
+    return HealthResponse(
+        status="ready",
+        detail=None if voice.available else "voice unavailable: " + voice.fix,
+        voice=VoiceStackHealth(livekit=voice.livekit, worker=voice.worker),
+    )
 
 
 def _unready(detail: str) -> JSONResponse:

@@ -23,6 +23,8 @@ from butler.api.schemas import (
 )
 from butler.api.sse import event_stream
 from butler.api.turns import ensure_ready
+from butler.auth import voice_sessions
+from butler.errors import Forbidden
 from butler.memory import history, voice_turns
 
 router = APIRouter(prefix="/api/voice", tags=["voice"])
@@ -39,12 +41,19 @@ async def get_turn_caller(
 TurnCaller = Annotated[VoiceCaller, Depends(get_turn_caller)]
 
 
+def session_of(caller: VoiceCaller, session_id: str | None) -> str:
+    """The credential's room is the session: it cannot act for another room."""
+    if session_id and session_id != caller.session.room:
+        raise Forbidden("This voice credential belongs to another room.", code="wrong_room")
+    return caller.session.room
+
+
 def _turn(body: VoiceProcessRequest, caller: VoiceCaller) -> TurnRequest:
     return TurnRequest(
         user=caller.user,
         channel="voice",
         text=body.transcript,
-        session_id=body.session_id or caller.session.room,
+        session_id=session_of(caller, body.session_id),
         turn_id=body.turn_id,
         metadata={"room": caller.session.room},
     )
@@ -73,6 +82,7 @@ async def stream(
 @router.post("/interrupted", status_code=status.HTTP_204_NO_CONTENT, responses=_ERRORS)
 async def interrupted(body: VoiceInterrupted, caller: VoiceCallerDep, conn: Db) -> Response:
     """The user talked over the reply: keep only the part that was actually spoken."""
+    session_id = session_of(caller, body.session_id)
     updated = await history.mark_interrupted(
         conn, caller.user.id, body.turn_id, body.delivered_text
     )
@@ -82,7 +92,7 @@ async def interrupted(body: VoiceInterrupted, caller: VoiceCallerDep, conn: Db) 
             history.CompletedTurn(
                 user_id=caller.user.id,
                 channel="voice",
-                session_id=body.session_id or caller.session.room,
+                session_id=session_id,
                 user_text=body.transcript,
                 reply_text=body.delivered_text,
                 turn_id=body.turn_id,
@@ -106,9 +116,19 @@ async def record_turn(body: VoiceTurnMetrics, caller: VoiceCallerDep, conn: Db) 
     await voice_turns.record(
         conn,
         user_id=caller.user.id,
-        session_id=body.session_id or caller.session.room,
+        session_id=session_of(caller, body.session_id),
         room_name=caller.session.room,
         timings=body.model_dump(exclude={"session_id", "interrupted"}),
         interrupted=body.interrupted,
     )
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post("/end", status_code=status.HTTP_204_NO_CONTENT, responses=_ERRORS)
+async def end_session(caller: VoiceCallerDep, conn: Db, services: ServicesDep) -> Response:
+    """The worker's session is over (the person left): its credential stops working and
+    the room is closed."""
+    room = caller.session.room
+    await voice_sessions.end(conn, room, "worker_ended")
+    await services.livekit.rooms.close([room])
     return Response(status_code=status.HTTP_204_NO_CONTENT)
