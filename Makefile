@@ -67,18 +67,20 @@ livekit-if-go:
 ## Everything CI runs: lint, format check, type checks, the web app's unit tests, and the
 ## whole Python suite (which includes the web app end to end in Chromium).
 test: setup system-deps livekit web lint typecheck web-test
-	$(BIN)/pytest
+	tests/isolated_network.sh $(BIN)/pytest
 
 ## The web app's unit tests (Vitest).
 web-test: $(WEB_DEPS)
 	cd web && npm test
 
 ## Debian packages the tests need: espeak-ng generates the speech the voice tests hear;
-## chromium runs the web app's end-to-end tests.
+## chromium runs the web app's end-to-end tests; iproute2 sets up the tests' own network
+## namespace (tests/isolated_network.sh).
 system-deps:
 	@missing=""; \
 	command -v espeak-ng >/dev/null || missing="$$missing espeak-ng"; \
 	[ -x /usr/bin/chromium ] || missing="$$missing chromium"; \
+	command -v ip >/dev/null || missing="$$missing iproute2"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing Debian packages for the tests:$$missing"; \
 	  $(SUDO) apt-get update -qq && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \

@@ -12,6 +12,7 @@ from butler.db.embedded import EmbeddedPostgres
 from butler.users.models import Role
 from tests.fakes.tools import TEST_TOOLS
 from tests.fakes.wire import AnthropicWire
+from tests.livekit_server import LiveKitServer, running_livekit
 from tests.support import Account, claude_at, live_server, make_settings, register
 
 
@@ -33,8 +34,15 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def base_url(dsn: str, data_dir: Path) -> Iterator[str]:
-    with live_server(make_settings(data_dir), dsn) as url:
+def livekit(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveKitServer]:
+    """The real LiveKit server (built by `make livekit`), on loopback and free ports."""
+    with running_livekit(tmp_path_factory.mktemp("livekit")) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def base_url(dsn: str, data_dir: Path, livekit: LiveKitServer) -> Iterator[str]:
+    with live_server(make_settings(data_dir, livekit=livekit.settings), dsn) as url:
         yield url
 
 
@@ -60,12 +68,16 @@ def wire(anthropic_wire: AnthropicWire) -> AnthropicWire:
 
 @pytest.fixture(scope="session")
 def chat_url(
-    dsn: str, anthropic_wire: AnthropicWire, tmp_path_factory: pytest.TempPathFactory
+    dsn: str,
+    anthropic_wire: AnthropicWire,
+    livekit: LiveKitServer,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[str]:
     """A Butler API whose LLM is Claude's wire format served on 127.0.0.1."""
     settings = make_settings(
         tmp_path_factory.mktemp("chat"),
         llm=claude_at(anthropic_wire.base_url),
+        livekit=livekit.settings,
     )
     with live_server(settings, dsn, extra_tools=TEST_TOOLS) as url:
         yield url

@@ -40,6 +40,8 @@ JWT_SECRET = "test-jwt-secret-" + "x" * 60
 LIVEKIT_KEY = "test-livekit-key"
 LIVEKIT_SECRET = "test-livekit-secret-" + "y" * 40
 PASSWORD = "correct horse battery staple"
+# Nothing listens on the discard port: voice is configured but unavailable.
+DEAD_LIVEKIT_URL = "ws://127.0.0.1:9"
 
 
 def make_settings(
@@ -47,10 +49,13 @@ def make_settings(
     *,
     llm: dict[str, Any] | None = None,
     memory: dict[str, Any] | None = None,
+    livekit: LiveKitSettings | None = None,
     **auth: Any,
 ) -> Settings:
     """Test settings. Learning is off unless `memory` turns it on: its background model
-    calls would otherwise take replies scripted for the test's own turns."""
+    calls would otherwise take replies scripted for the test's own turns. Without
+    `livekit` (a running server's settings), the LiveKit URL is one where nothing
+    answers."""
     auth_values: dict[str, Any] = {
         "jwt_secret": JWT_SECRET,
         "rate_limit_per_ip": 100_000,
@@ -61,9 +66,8 @@ def make_settings(
         _env_file=None,  # type: ignore[call-arg]
         data_dir=data_dir,
         auth=AuthSettings(**auth_values),
-        livekit=LiveKitSettings(
-            url="ws://127.0.0.1:7880", api_key=LIVEKIT_KEY, api_secret=LIVEKIT_SECRET
-        ),
+        livekit=livekit
+        or LiveKitSettings(url=DEAD_LIVEKIT_URL, api_key=LIVEKIT_KEY, api_secret=LIVEKIT_SECRET),
         llm=LLMSettings(**(llm or {})),
         agent=AgentSettings(keepalive_seconds=0.5),
         memory=MemorySettings(**{"learning": False, **(memory or {})}),

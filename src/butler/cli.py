@@ -155,14 +155,14 @@ def _run_doctor(settings: Settings) -> int:
 
 
 def _run_voice(settings: Settings) -> int:
-    from butler.voice.worker import build_server
+    from butler.voice.worker import run_worker
 
     print(
-        f"Voice worker for {settings.livekit.url}, agent '{settings.livekit.agent_name}', "
+        f"Voice worker for {settings.livekit.server_url}, agent '{settings.livekit.agent_name}', "
         f"Butler API at {settings.api_url}",
         flush=True,
     )
-    asyncio.run(build_server(settings).run())
+    asyncio.run(run_worker(settings))
     return 0
 
 

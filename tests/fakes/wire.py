@@ -11,7 +11,7 @@ import json
 import threading
 from abc import ABC, abstractmethod
 from collections import deque
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -94,14 +94,30 @@ class WireServer(ABC):
         self.disconnects = 0
         self.completed = 0
         self.default = DEFAULT_REPLY
+        # Picks a reply from the request (None: the script, then the default); for tests
+        # where retries and preemptive requests make the order of requests unknown.
+        self.router: Callable[[dict[str, Any]], Reply | None] | None = None
         self.base_url = ""
         self.app = Starlette(routes=[Route(self.path, self._handle, methods=["POST"])])
 
     def play(self, *replies: Reply) -> None:
         self.script.extend(replies)
 
+    def route(self, pick: Callable[[dict[str, Any]], Reply | None]) -> None:
+        self.router = pick
+
+    def answer(self, replies: dict[str, Reply]) -> None:
+        """Answer a request whose last message mentions a key with that key's reply."""
+
+        def pick(request: dict[str, Any]) -> Reply | None:
+            last = json.dumps(request.get("messages", [])[-1:]).lower()
+            return next((reply for key, reply in replies.items() if key in last), None)
+
+        self.route(pick)
+
     def reset(self) -> None:
         self.default = DEFAULT_REPLY  # a test may have set its own
+        self.router = None
         self.script.clear()
         self.requests.clear()
         self.headers.clear()
@@ -112,7 +128,8 @@ class WireServer(ABC):
         body = await request.json()
         self.requests.append(body)
         self.headers.append(dict(request.headers))
-        reply = self.script.popleft() if self.script else self.default
+        routed = self.router(body) if self.router else None
+        reply = routed or (self.script.popleft() if self.script else self.default)
         if reply.kind == "status":
             return JSONResponse(self.error_body(reply.error_type), status_code=reply.status)
         return StreamingResponse(self._guarded(reply), media_type="text/event-stream")

@@ -27,6 +27,7 @@ EXPECTED_TABLES = {
     "user_facts",
     "tool_usage",
     "voice_turns",
+    "voice_sessions",
 }
 
 

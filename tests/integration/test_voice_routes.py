@@ -3,31 +3,22 @@ interruptions, and cross-channel context."""
 
 from __future__ import annotations
 
-import json
 import time
 from typing import Any
 
 import httpx
 import jwt
 import pytest
-from livekit import api as livekit_api
 
 from butler.auth.tokens import TokenService
 from tests.fakes.wire import AnthropicWire, Reply
 from tests.integration.chat_helpers import parse_sse, stored, text_of, wait_for
-from tests.support import JWT_SECRET, LIVEKIT_KEY, LIVEKIT_SECRET, Account, register
-
-
-def voice_credential(account: Account) -> tuple[str, str]:
-    """What the worker gets: the credential from the dispatch metadata, and the room."""
-    body = account.client.post("/api/auth/token", headers=account.auth).json()
-    claims = livekit_api.TokenVerifier(LIVEKIT_KEY, LIVEKIT_SECRET).verify(body["livekit_token"])
-    metadata = json.loads(claims.room_config.agents[0].metadata)
-    return metadata["voice_credential"], body["room_name"]
+from tests.livekit_server import dispatched_credential
+from tests.support import JWT_SECRET, Account, register
 
 
 def _worker(account: Account) -> tuple[httpx.Client, str]:
-    credential, room = voice_credential(account)
+    credential, room = dispatched_credential(account)
     client = httpx.Client(
         base_url=str(account.client.base_url),
         headers={"Authorization": f"Bearer {credential}"},

@@ -1,67 +1,114 @@
-"""POST /api/auth/token: a LiveKit token for one fresh room, with the agent dispatched."""
+"""POST /api/auth/token: a fresh room on the real LiveKit server, the butler dispatched
+into it by the API, and a browser token that carries nothing but the right to join.
+The worker's credential is bound to one room and one person, and is revoked when the
+room ends or the person signs out."""
 
 from __future__ import annotations
 
+import asyncio
+import base64
+import hashlib
 import json
-import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import httpx
 import pytest
 from livekit import api as livekit_api
 
 from butler.auth.tokens import TokenService
-from butler.errors import NotAuthenticated
-from tests.support import JWT_SECRET, LIVEKIT_KEY, LIVEKIT_SECRET, Account
+from butler.users.models import Role
+from tests.livekit_server import LiveKitServer, dispatched_credential
+from tests.support import (
+    JWT_SECRET,
+    LIVEKIT_KEY,
+    LIVEKIT_SECRET,
+    Account,
+    live_server,
+    make_settings,
+    register,
+)
 
 
-def test_voice_token_verifies_and_carries_exactly_the_room_grants(
-    new_account: Callable[..., Account],
+def _on_livekit(livekit: LiveKitServer, call: Callable[[livekit_api.LiveKitAPI], Any]) -> Any:
+    async def main() -> Any:
+        async with livekit_api.LiveKitAPI(
+            livekit.settings.http_url, LIVEKIT_KEY, LIVEKIT_SECRET
+        ) as client:
+            return await call(client)
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, main()).result()
+
+
+def _rooms(livekit: LiveKitServer) -> dict[str, livekit_api.Room]:
+    async def rooms(client: livekit_api.LiveKitAPI) -> dict[str, livekit_api.Room]:
+        listing = await client.room.list_rooms(livekit_api.ListRoomsRequest())
+        return {room.name: room for room in listing.rooms}
+
+    found: dict[str, livekit_api.Room] = _on_livekit(livekit, rooms)
+    return found
+
+
+def _payload(jwt_token: str) -> dict[str, Any]:
+    part = jwt_token.split(".")[1]
+    decoded: dict[str, Any] = json.loads(base64.urlsafe_b64decode(part + "=" * (-len(part) % 4)))
+    return decoded
+
+
+def test_the_browser_token_joins_one_room_and_carries_no_credential(
+    new_account: Callable[..., Account], livekit: LiveKitServer
 ) -> None:
     account = new_account()
     response = account.client.post("/api/auth/token", headers=account.auth)
     assert response.status_code == 200, response.text
     body = response.json()
-    assert body["livekit_url"] == "ws://127.0.0.1:7880"
+    assert body["livekit_url"] == livekit.settings.server_url
+    assert body["ice_servers"] == []
     room = body["room_name"]
     assert room.startswith(f"butler-{account.id.hex[:12]}-")
 
     claims = livekit_api.TokenVerifier(LIVEKIT_KEY, LIVEKIT_SECRET).verify(body["livekit_token"])
     assert claims.identity == account.user["id"]
     video = claims.video
-    assert video.room_join is True
-    assert video.room == room
-    assert video.can_publish is True
-    assert video.can_subscribe is True
-    for power in (
-        "room_create",
-        "room_list",
-        "room_record",
-        "room_admin",
-        "ingress_admin",
-        "recorder",
-        "hidden",
-        "agent",
-        "destination_room",
-    ):
-        assert not getattr(video, power), power
-
-    raw = json.loads(
-        __import__("base64").urlsafe_b64decode(body["livekit_token"].split(".")[1] + "==")
+    assert (video.room_join, video.room, video.can_publish, video.can_subscribe) == (
+        True,
+        room,
+        True,
+        True,
     )
-    lifetime = raw["exp"] - raw["nbf"]
-    assert 60 <= lifetime <= 3600, "the token lives for minutes"
-    assert raw["exp"] > time.time()
+    for power in ("room_create", "room_list", "room_record", "room_admin", "agent", "hidden"):
+        assert not getattr(video, power), power
+    raw = _payload(body["livekit_token"])
+    assert 60 <= raw["exp"] - raw["nbf"] <= 3600, "the token lives for minutes"
+    # Nothing a browser can read acts for the worker: no dispatch, no metadata.
+    assert "roomConfig" not in raw and "metadata" not in raw
+    assert "voice" not in json.dumps(raw)
 
-    agents = claims.room_config.agents
-    assert [a.agent_name for a in agents] == ["butler"]
-    metadata = json.loads(agents[0].metadata)
-    assert set(metadata) == {"voice_credential"}
+    # The API made the room (two places: the person and the butler) and dispatched the
+    # butler with the credential, which only the worker receives.
+    made = _rooms(livekit)[room]
+    assert made.max_participants == 2
+    credential, _ = dispatched_credential_for(account, livekit, room)
+    session = TokenService(JWT_SECRET, access_ttl_seconds=900, voice_ttl_seconds=600).verify_voice(
+        credential
+    )
+    assert (session.user_id, session.room) == (account.id, room)
 
-    tokens = TokenService(JWT_SECRET, access_ttl_seconds=900, voice_ttl_seconds=600)
-    session = tokens.verify_voice(metadata["voice_credential"])
-    assert session.user_id == account.id
-    assert session.room == room
+
+def dispatched_credential_for(
+    account: Account, livekit: LiveKitServer, room: str
+) -> tuple[str, str]:
+    async def listing(client: livekit_api.LiveKitAPI) -> list[livekit_api.AgentDispatch]:
+        found: list[livekit_api.AgentDispatch] = await client.agent_dispatch.list_dispatch(
+            room_name=room
+        )
+        return found
+
+    dispatches = [d for d in _on_livekit(livekit, listing) if d.agent_name == "butler"]
+    assert len(dispatches) == 1
+    return json.loads(dispatches[0].metadata)["voice_credential"], room
 
 
 def test_each_voice_session_gets_a_fresh_room(new_account: Callable[..., Account]) -> None:
@@ -73,20 +120,197 @@ def test_each_voice_session_gets_a_fresh_room(new_account: Callable[..., Account
     assert len(rooms) == 3
 
 
-def test_the_voice_credential_is_not_accepted_with_a_wrong_key_or_as_access(
+def test_browser_held_tokens_cannot_call_the_voice_routes(
     new_account: Callable[..., Account],
 ) -> None:
     account = new_account()
     body = account.client.post("/api/auth/token", headers=account.auth).json()
-    claims = livekit_api.TokenVerifier(LIVEKIT_KEY, LIVEKIT_SECRET).verify(body["livekit_token"])
-    credential = json.loads(claims.room_config.agents[0].metadata)["voice_credential"]
-    other = TokenService("another-" + "z" * 60, access_ttl_seconds=900, voice_ttl_seconds=600)
-    with pytest.raises(NotAuthenticated):
-        other.verify_voice(credential)
-    mine = TokenService(JWT_SECRET, access_ttl_seconds=900, voice_ttl_seconds=600)
-    with pytest.raises(NotAuthenticated):
-        mine.verify_access(credential)
+    for token in (body["livekit_token"], account.access_token):
+        for method, path in (("POST", "/api/voice/stream"), ("GET", "/api/voice/me")):
+            response = account.client.request(
+                method,
+                path,
+                json={"transcript": "Hi"} if method == "POST" else None,
+                headers={"Authorization": f"Bearer {token}"},
+            )
+            assert response.status_code == 401, (path, response.text)
+
+
+def test_a_credential_for_room_a_is_useless_in_room_b(new_account: Callable[..., Account]) -> None:
+    account = new_account()
+    credential_a, _ = dispatched_credential(account)
+    _, room_b = dispatched_credential(account)
+    worker = httpx.Client(
+        base_url=str(account.client.base_url),
+        headers={"Authorization": f"Bearer {credential_a}"},
+        timeout=10,
+    )
+    assert worker.get("/api/voice/me").status_code == 200
+    for path, body in (
+        ("/api/voice/process", {"transcript": "Hi", "session_id": room_b}),
+        (
+            "/api/voice/interrupted",
+            {"turn_id": "t1", "transcript": "Hi", "delivered_text": "Hel", "session_id": room_b},
+        ),
+    ):
+        refused = worker.post(path, json=body)
+        assert refused.status_code == 403, refused.text
+        assert refused.json()["error"] == "wrong_room"
+
+
+def test_a_signed_credential_without_an_open_room_is_refused(
+    new_account: Callable[..., Account],
+) -> None:
+    account = new_account()
+    forged_room = TokenService(
+        JWT_SECRET, access_ttl_seconds=900, voice_ttl_seconds=600
+    ).issue_voice(account.id, "butler-never-opened")
+    response = account.client.get(
+        "/api/voice/me", headers={"Authorization": f"Bearer {forged_room.token}"}
+    )
+    assert response.status_code == 401
+    assert response.json()["error"] == "voice_session_ended"
+
+
+def test_signing_out_revokes_the_credential_and_closes_the_room(
+    new_account: Callable[..., Account], livekit: LiveKitServer
+) -> None:
+    account = new_account()
+    credential, room = dispatched_credential(account)
+    assert room in _rooms(livekit)
+    worker = {"Authorization": f"Bearer {credential}"}
+    assert account.client.get("/api/voice/me", headers=worker).status_code == 200
+    assert account.client.post("/api/auth/logout").status_code == 204
+    assert account.client.get("/api/voice/me", headers=worker).status_code == 401
+    assert room not in _rooms(livekit)
+
+
+def test_the_worker_ending_the_session_revokes_it_and_closes_the_room(
+    new_account: Callable[..., Account], livekit: LiveKitServer
+) -> None:
+    account = new_account()
+    credential, room = dispatched_credential(account)
+    worker = {"Authorization": f"Bearer {credential}"}
+    assert account.client.post("/api/voice/end", headers=worker).status_code == 204
+    assert account.client.get("/api/voice/me", headers=worker).status_code == 401
+    assert room not in _rooms(livekit)
+    # Another person's credential cannot end this person's other room.
+    other = new_account()
+    other_credential, _ = dispatched_credential(other)
+    mine, my_room = dispatched_credential(account)
+    ended = account.client.post(
+        "/api/voice/end",
+        json={"session_id": my_room},
+        headers={"Authorization": f"Bearer {other_credential}"},
+    )
+    assert ended.status_code == 204  # it ends the caller's own room, whatever the body says
+    assert (
+        account.client.get("/api/voice/me", headers={"Authorization": f"Bearer {mine}"}).status_code
+        == 200
+    )
+
+
+def _signed_webhook(event: dict[str, Any], secret: str = LIVEKIT_SECRET) -> tuple[str, str]:
+    body = json.dumps(event)
+    digest = base64.b64encode(hashlib.sha256(body.encode()).digest()).decode()
+    token = livekit_api.AccessToken(LIVEKIT_KEY, secret).with_sha256(digest).to_jwt()
+    return body, token
+
+
+def test_a_webhook_for_the_room_ending_revokes_its_credential(
+    new_account: Callable[..., Account],
+) -> None:
+    account = new_account()
+    credential, room = dispatched_credential(account)
+    worker = {"Authorization": f"Bearer {credential}"}
+
+    forged_body, forged = _signed_webhook(
+        {"event": "room_finished", "room": {"name": room}}, secret="w" * 48
+    )
+    refused = account.client.post(
+        "/api/livekit/webhook",
+        content=forged_body,
+        headers={"Authorization": forged, "Content-Type": "application/webhook+json"},
+    )
+    assert refused.status_code == 401
+    body, token = _signed_webhook({"event": "room_finished", "room": {"name": room}})
+    tampered = body.replace(room, room + "x")
+    assert (
+        account.client.post(
+            "/api/livekit/webhook", content=tampered, headers={"Authorization": token}
+        ).status_code
+        == 401
+    )
+    assert account.client.get("/api/voice/me", headers=worker).status_code == 200
+
+    accepted = account.client.post(
+        "/api/livekit/webhook",
+        content=body,
+        headers={"Authorization": token, "Content-Type": "application/webhook+json"},
+    )
+    assert accepted.status_code == 204, accepted.text
+    assert account.client.get("/api/voice/me", headers=worker).status_code == 401
+
+
+def test_the_person_leaving_ends_the_session_but_the_butler_leaving_does_not(
+    new_account: Callable[..., Account], livekit: LiveKitServer
+) -> None:
+    account = new_account()
+    credential, room = dispatched_credential(account)
+    worker = {"Authorization": f"Bearer {credential}"}
+    for identity, still_open in (("agent-AJ_x", True), (account.user["id"], False)):
+        body, token = _signed_webhook(
+            {
+                "event": "participant_left",
+                "room": {"name": room},
+                "participant": {"identity": identity},
+            }
+        )
+        response = account.client.post(
+            "/api/livekit/webhook", content=body, headers={"Authorization": token}
+        )
+        assert response.status_code == 204
+        status = account.client.get("/api/voice/me", headers=worker).status_code
+        assert status == (200 if still_open else 401), identity
+    assert room not in _rooms(livekit)
+
+
+def test_no_voice_server_means_503_and_no_open_session(
+    dsn: str, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    settings = make_settings(tmp_path_factory.mktemp("no-livekit"))
+    with live_server(settings, dsn) as url:
+        account = register(url, dsn)
+        response = account.client.post("/api/auth/token", headers=account.auth)
+        assert response.status_code == 503
+        assert response.json()["error"] == "voice_unavailable"
+        assert "voice server" in response.json()["message"]
+
+
+def test_voice_availability_is_plain_for_members_and_says_what_to_fix_to_admins(
+    dsn: str, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    settings = make_settings(tmp_path_factory.mktemp("no-livekit-2"))
+    with live_server(settings, dsn) as url:
+        admin = register(url, dsn, Role.ADMIN)
+        member = register(url, dsn)
+        seen = member.client.get("/api/auth/voice", headers=member.auth).json()
+        assert seen["available"] is False
+        assert admin.user["display_name"] in seen["message"]
+        assert seen["fix"] is None
+        assert "BUTLER_" not in seen["message"] and "LiveKit" not in seen["message"]
+        fix = admin.client.get("/api/auth/voice", headers=admin.auth).json()["fix"]
+        assert "BUTLER_LIVEKIT__URL" in fix
+
+
+def test_voice_is_available_when_the_server_answers(new_account: Callable[..., Account]) -> None:
+    account = new_account()
+    body = account.client.get("/api/auth/voice", headers=account.auth).json()
+    assert body == {"available": True, "message": None, "fix": None}
+    ready = account.client.get("/readyz").json()
+    assert ready["voice"] == {"livekit": "up", "worker": "external"}
 
 
 def test_voice_token_needs_a_signed_in_user(base_url: str) -> None:
     assert httpx.post(f"{base_url}/api/auth/token").status_code == 401
+    assert httpx.get(f"{base_url}/api/auth/voice").status_code == 401

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.fakes.wire import AnthropicWire
+from tests.livekit_server import LiveKitServer
 from tests.support import Account, claude_at, live_server, make_settings, register
 
 LEARNING_MODEL = "claude-haiku-test"
@@ -14,12 +15,16 @@ LEARNING_MODEL = "claude-haiku-test"
 
 @pytest.fixture(scope="session")
 def learning_url(
-    dsn: str, anthropic_wire: AnthropicWire, tmp_path_factory: pytest.TempPathFactory
+    dsn: str,
+    anthropic_wire: AnthropicWire,
+    livekit: LiveKitServer,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[str]:
     settings = make_settings(
         tmp_path_factory.mktemp("learning"),
         llm=claude_at(anthropic_wire.base_url, timeout_seconds=10.0),
         memory={"learning": True, "learning_model": LEARNING_MODEL, "learning_daily_cap": 3},
+        livekit=livekit.settings,
     )
     with live_server(settings, dsn) as url:
         yield url

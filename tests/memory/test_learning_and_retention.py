@@ -14,7 +14,7 @@ from butler.memory.learning import is_trivial, parse_facts
 from butler.memory.retention import sweep
 from tests.fakes.wire import AnthropicWire, Reply
 from tests.integration.chat_helpers import wait_for
-from tests.integration.test_voice_routes import voice_credential
+from tests.livekit_server import dispatched_credential
 from tests.memory.conftest import LEARNING_MODEL
 from tests.memory.test_memory_api import facts_of
 from tests.support import Account, new_user_id, run
@@ -53,7 +53,7 @@ def test_a_voice_turn_is_remembered_in_the_next_days_chat(
     learner_account: Account, wire: AnthropicWire, dsn: str
 ) -> None:
     me = learner_account
-    credential, room = voice_credential(me)
+    credential, room = dispatched_credential(me)
     wire.play(Reply.say("I'll remember that."), learned("Daughter Mia starts school in September"))
     voice = me.client.post(
         "/api/voice/process",

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import shutil
 import subprocess
 from collections.abc import Callable, Sequence
@@ -11,7 +10,6 @@ from typing import Any
 
 import numpy as np
 import pytest
-from livekit import api as livekit_api
 from livekit.agents import stt, tts, vad
 
 from butler.config import VoiceSettings
@@ -21,7 +19,8 @@ from butler.voice.local_stt import LocalSTT
 from butler.voice.local_tts import LocalTTS
 from butler.voice.providers import build_vad
 from butler.voice.simulated_io import Utterance, read_wav
-from tests.support import LIVEKIT_KEY, LIVEKIT_SECRET, Account
+from tests.livekit_server import dispatched_credential
+from tests.support import Account
 
 Speech = tuple[np.ndarray[Any, np.dtype[np.int16]], int]
 
@@ -59,13 +58,11 @@ def local_tts() -> LocalTTS:
 
 def voice_api(account: Account, *, base_url: str | None = None, timeout: float = 8.0) -> ButlerAPI:
     """What the worker builds from a room's dispatch: the credential, the session."""
-    body = account.client.post("/api/auth/token", headers=account.auth).json()
-    claims = livekit_api.TokenVerifier(LIVEKIT_KEY, LIVEKIT_SECRET).verify(body["livekit_token"])
-    credential = json.loads(claims.room_config.agents[0].metadata)["voice_credential"]
+    credential, room = dispatched_credential(account)
     return ButlerAPI(
         base_url=base_url or str(account.client.base_url),
         credential=credential,
-        session_id=body["room_name"],
+        session_id=room,
         timeout_seconds=timeout,
     )
 

@@ -11,7 +11,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from livekit import api as livekit_api
 from livekit.agents import stt as lk_stt
 from livekit.agents import tts as lk_tts
 from livekit.agents.testing import fake_job_context
@@ -26,7 +25,8 @@ from butler.voice.session_setup import session_options
 from butler.voice.turn_detector import TextTurnDetector
 from butler.voice.worker import SessionRefused, check_identity, voice_api_for_job
 from tests.fakes.wire import AnthropicWire, Reply
-from tests.support import LIVEKIT_KEY, LIVEKIT_SECRET, Account
+from tests.livekit_server import dispatched_credential
+from tests.support import Account
 from tests.voice.conftest import Converse, Speech
 
 
@@ -34,22 +34,20 @@ def _settings(api_url: str) -> Settings:
     return Settings(_env_file=None, api_url=api_url)  # type: ignore[call-arg]
 
 
-def test_identity_and_credential_from_a_real_room_token(chat_account: Account) -> None:
-    body = chat_account.client.post("/api/auth/token", headers=chat_account.auth).json()
-    claims = livekit_api.TokenVerifier(LIVEKIT_KEY, LIVEKIT_SECRET).verify(body["livekit_token"])
-    dispatch = claims.room_config.agents[0]
-    assert dispatch.agent_name == "butler"
+def test_identity_and_credential_from_a_real_dispatch(chat_account: Account) -> None:
+    credential, room = dispatched_credential(chat_account)
+    metadata = json.dumps({"voice_credential": credential})
 
     async def run() -> dict[str, object]:
-        with fake_job_context(job_metadata=dispatch.metadata) as ctx:
+        with fake_job_context(job_metadata=metadata) as ctx:
             api = voice_api_for_job(
-                ctx.job.metadata, body["room_name"], _settings(str(chat_account.client.base_url))
+                ctx.job.metadata, room, _settings(str(chat_account.client.base_url))
             )
             try:
                 profile = await api.profile()
             finally:
                 await api.aclose()
-        check_identity(profile, claims.identity)
+        check_identity(profile, chat_account.user["id"])
         return profile
 
     profile = asyncio.run(run())
@@ -89,8 +87,10 @@ def test_turn_handling_never_reaches_livekit_cloud() -> None:
     assert options["endpointing"]["min_delay"] == 0.5
     assert options["preemptive_generation"]["preemptive_tts"] is True
     settings = Settings(_env_file=None)  # type: ignore[call-arg]
-    assert "livekit.cloud" not in settings.livekit.url
-    assert settings.livekit.url == "ws://localhost:7880"
+    # No URL: Butler's own server on loopback (the embedded stack).
+    assert settings.livekit.url is None
+    assert settings.livekit.server_url == "ws://127.0.0.1:7880"
+    assert "livekit.cloud" not in settings.livekit.browser_url
 
 
 def test_providers_follow_configuration(local_stt, local_tts, vad_model) -> None:  # type: ignore[no-untyped-def]

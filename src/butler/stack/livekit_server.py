@@ -49,13 +49,18 @@ def find_binary(settings: LiveKitSettings) -> Path:
 def server_config(
     settings: LiveKitSettings, *, api_key: str, api_secret: str, webhook_url: str | None
 ) -> str:
-    """livekit-server's YAML (JSON is YAML): loopback only unless told otherwise.
+    """livekit-server's YAML (JSON is YAML), for this machine only unless told otherwise.
 
     External-IP discovery is off and the node IP is given, so the server's own ICE agent
     asks no STUN server where it is. With no STUN server configured it would hand
     clients public ones (Google's, Twilio's), so it gets Butler's own list, or else its
-    own UDP port: a loopback or LAN address that answers nothing, which leaves clients
-    their host candidates, and those connect on loopback and a home network.
+    own UDP port: an address of the node that answers nothing, which leaves clients
+    their host candidates, and those connect on one machine and a home network.
+
+    Signalling listens on 127.0.0.1 only. The media port listens on the machine's
+    addresses but offers only the node IP: WebRTC clients never bind the loopback
+    interface, so a client on this machine reaches 127.0.0.1 from one of its own
+    addresses, and the reply goes back there; nothing leaves the machine.
     """
     stun = [s.removeprefix("stun:") for s in settings.ice_servers if s.startswith("stun:")]
     loopback = settings.node_ip == "127.0.0.1"
@@ -64,8 +69,6 @@ def server_config(
         "node_ip": settings.node_ip,
         "use_external_ip": False,
         "stun_servers": stun or [f"{settings.node_ip}:{settings.rtc_udp_port}"],
-        # Media sockets only on the node's own address.
-        "ips": {"includes": [f"{settings.node_ip}/32"]},
     }
     if loopback:
         # The ICE-over-TCP listener cannot be bound to one address, so on loopback (where

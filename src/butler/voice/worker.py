@@ -10,8 +10,10 @@ working and the room closes.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
+import signal
 from typing import Any
 
 from livekit import rtc
@@ -29,6 +31,7 @@ from butler.voice.providers import (
 )
 from butler.voice.reporting import attach_reporting
 from butler.voice.session_setup import attach_session_behaviour, session_options
+from butler.voice.worker_health import WorkerHealth
 
 log = logging.getLogger(__name__)
 
@@ -126,9 +129,10 @@ def build_server(settings: Settings) -> AgentServer:
         ws_url=lk.server_url,
         api_key=lk.api_key.get_secret_value() if lk.api_key else None,
         api_secret=lk.api_secret.get_secret_value() if lk.api_secret else None,
-        # Health checks on loopback only (a container probes from inside).
+        # livekit-agents' own HTTP server, on loopback and any free port; Butler's health
+        # check (worker_health) is on worker_health_port.
         host="127.0.0.1",
-        port=lk.worker_health_port,
+        port=0,
         # Busy by sessions, not by CPU: the CPU is shared with the API and the speech
         # models, and a household has no other worker to send a refused job to.
         load_fnc=lambda worker: len(worker.active_jobs) / max_sessions,
@@ -136,3 +140,17 @@ def build_server(settings: Settings) -> AgentServer:
     )
     server.rtc_session(entrypoint, agent_name=lk.agent_name)
     return server
+
+
+async def run_worker(settings: Settings) -> None:
+    """Run until SIGTERM or SIGINT, then leave the rooms and stop cleanly."""
+    server = build_server(settings)
+    health = WorkerHealth(server, settings.livekit.worker_health_port)
+    await health.start()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, lambda: asyncio.ensure_future(server.aclose()))
+    try:
+        await server.run()
+    finally:
+        await health.stop()

@@ -63,7 +63,8 @@ def _turn(body: VoiceProcessRequest, caller: VoiceCaller) -> TurnRequest:
 async def process(
     body: VoiceProcessRequest, caller: TurnCaller, services: ServicesDep
 ) -> VoiceProcessResponse:
-    finished = await collect(ensure_ready(services).run(_turn(body, caller)))
+    turn = _turn(body, caller)  # the room check comes before anything else
+    finished = await collect(ensure_ready(services).run(turn))
     return VoiceProcessResponse(
         response=finished.text,
         should_end_turn=finished.should_end_turn,
@@ -75,8 +76,9 @@ async def process(
 async def stream(
     body: VoiceProcessRequest, caller: TurnCaller, services: ServicesDep
 ) -> StreamingResponse:
+    turn = _turn(body, caller)
     brain = ensure_ready(services)
-    return event_stream(brain.run(_turn(body, caller)), keepalive=services.keepalive_seconds)
+    return event_stream(brain.run(turn), keepalive=services.keepalive_seconds)
 
 
 @router.post("/interrupted", status_code=status.HTTP_204_NO_CONTENT, responses=_ERRORS)

@@ -1,0 +1,173 @@
+"""Voice for real: a person in a LiveKit room (the official rtc SDK, as the app's
+library is) talks to the butler that `butler serve` dispatched, over the real LiveKit
+server, with the real worker, local whisper and Piper. Speech is espeak-ng."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+from tests.fakes.wire import AnthropicWire, Reply
+from tests.integration.chat_helpers import stored, wait_for
+from tests.stack.conftest import LiveStack
+from tests.stack.room_client import RATE, VoiceClient, voice_token
+from tests.support import Account, register
+from tests.voice.conftest import Speech
+
+from butler.voice.local_stt import LocalSTT
+
+
+def _transcribe(stt: LocalSTT, samples: np.ndarray[Any, Any]) -> str:
+    """What whisper hears in audio received from the room (48 kHz)."""
+    from livekit import rtc
+
+    frame = rtc.AudioFrame(samples.astype(np.int16).tobytes(), RATE, 1, len(samples))
+
+    async def run() -> str:
+        event = await stt.recognize([frame])
+        return event.alternatives[0].text if event.alternatives else ""
+
+    return asyncio.run(run())
+
+
+def _words(text: str) -> set[str]:
+    return {w.strip(".,!?").lower() for w in text.split() if w.strip(".,!?")}
+
+
+def test_a_spoken_question_is_answered_in_the_room_and_stored_once(
+    live_stack: LiveStack,
+    dsn: str,
+    wire: AnthropicWire,
+    speak: Callable[..., Speech],
+    local_stt: LocalSTT,
+) -> None:
+    account = register(live_stack.api_url, dsn)
+    reply = "The kitchen lights are off now."
+    wire.answer({"kitchen": Reply.say(reply)})
+    question, rate = speak("Please turn off the kitchen lights.")
+    grant = voice_token(live_stack.api_url, account.access_token)
+
+    async def conversation() -> tuple[VoiceClient, float]:
+        async with VoiceClient(grant["livekit_url"], grant["livekit_token"]) as client:
+            assert await client.wait_for_state("listening", 60), client.record.states
+            await asyncio.sleep(0.5)
+            ended = await client.say(question, rate)
+            await client.wait_for_silence(ended, quiet_seconds=1.5, within=30)
+            await asyncio.sleep(1.0)  # the final transcript streams
+            return client, ended
+
+    client, ended = asyncio.run(conversation())
+    record = client.record
+    first = record.first_audio_after(ended)
+    assert first is not None, "no audio came back"
+    heard = _transcribe(local_stt, record.audio(start=ended))
+    assert {"kitchen", "lights", "off"} <= _words(heard), heard
+    # Transcripts of both sides arrive on lk.transcription, the state from the agent.
+    assert any("kitchen" in t.lower() for t in record.person_said(client.identity)), record
+    assert any(reply.rstrip(".") in t for t in record.butler_said(client.identity)), record
+    states = [s for _, s in record.states]
+    assert {"listening", "thinking", "speaking"} <= set(states), states
+    assert states.index("thinking") < states.index("speaking")
+
+    turns = stored(dsn, account.id)
+    assert [(t["role"], t["channel"]) for t in turns] == [
+        ("user", "voice"),
+        ("assistant", "voice"),
+    ]
+    assert "kitchen" in turns[0]["content"].lower()
+    assert turns[1]["content"] == reply
+
+
+def test_speaking_over_the_reply_stops_it_within_300_ms_and_keeps_what_was_heard(
+    live_stack: LiveStack,
+    dsn: str,
+    wire: AnthropicWire,
+    speak: Callable[..., Speech],
+) -> None:
+    account = register(live_stack.api_url, dsn)
+    long_reply = " ".join(
+        f"Here is the news item number {n}, which goes on for a while." for n in range(1, 9)
+    )
+    wire.answer({"time": Reply.say("It is noon."), "news": Reply.say(long_reply)})
+    question, rate = speak("Tell me the news.")
+    interruption, _ = speak("Stop. What time is it?")
+    grant = voice_token(live_stack.api_url, account.access_token)
+
+    async def conversation() -> tuple[VoiceClient, float]:
+        async with VoiceClient(grant["livekit_url"], grant["livekit_token"]) as client:
+            assert await client.wait_for_state("listening", 60)
+            await asyncio.sleep(0.5)
+            ended = await client.say(question, rate)
+            deadline = time.monotonic() + 20
+            while client.record.first_audio_after(ended) is None:
+                assert time.monotonic() < deadline, "the reply never started"
+                await asyncio.sleep(0.05)
+            await asyncio.sleep(2.0)  # well into the reply
+            barge = asyncio.create_task(client.say(interruption, rate))
+            await asyncio.sleep(0.05)
+            barge_start = client.speech_started[-1]
+            await barge
+            await client.wait_for_silence(barge_start, quiet_seconds=2.0, within=20)
+            return client, barge_start
+
+    client, barge_start = asyncio.run(conversation())
+    record = client.record
+    # When the reply stopped: the last loud frame before the next reply began.
+    next_reply = record.first_audio_after(barge_start + 0.9)
+    stopped = record.last_audio_before(next_reply - 0.3 if next_reply else time.monotonic())
+    assert stopped is not None
+    took = stopped - barge_start
+    assert took <= 0.3, f"the butler kept talking {took * 1000:.0f} ms over the person"
+
+    def interrupted_turn_stored() -> bool:
+        return any(
+            t["role"] == "assistant" and (t.get("metadata") or {}).get("interrupted")
+            for t in stored(dsn, account.id)
+        )
+
+    assert wait_for(interrupted_turn_stored, timeout=10), stored(dsn, account.id)
+    kept = next(
+        t["content"]
+        for t in stored(dsn, account.id)
+        if t["role"] == "assistant" and (t.get("metadata") or {}).get("interrupted")
+    )
+    assert kept and long_reply.startswith(kept.rstrip(".… ")[:20])
+    assert len(kept) < len(long_reply) / 2, kept
+
+
+def test_two_people_at_once_each_hear_only_their_own_replies(
+    live_stack: LiveStack,
+    dsn: str,
+    wire: AnthropicWire,
+    speak: Callable[..., Speech],
+) -> None:
+    people = [register(live_stack.api_url, dsn) for _ in range(2)]
+    wire.answer(
+        {"garden": Reply.say("The garden gate is locked."), "oven": Reply.say("The oven is off.")}
+    )
+    questions = {"garden": speak("Is the garden gate locked?"), "oven": speak("Is the oven off?")}
+
+    async def both() -> list[VoiceClient]:
+        async def one(account: Account, topic: str) -> VoiceClient:
+            grant = voice_token(live_stack.api_url, account.access_token)
+            async with VoiceClient(grant["livekit_url"], grant["livekit_token"]) as client:
+                assert await client.wait_for_state("listening", 90)
+                await asyncio.sleep(0.5)
+                samples, rate = questions[topic]
+                ended = await client.say(samples, rate)
+                await client.wait_for_silence(ended, quiet_seconds=1.5, within=40)
+                await asyncio.sleep(1.0)
+                return client
+
+        return list(await asyncio.gather(one(people[0], "garden"), one(people[1], "oven")))
+
+    garden, oven = asyncio.run(both())
+    assert any("garden" in t for t in garden.record.butler_said(garden.identity))
+    assert not any("oven" in t for t in garden.record.butler_said(garden.identity))
+    assert any("oven" in t for t in oven.record.butler_said(oven.identity))
+    assert not any("garden" in t for t in oven.record.butler_said(oven.identity))
+    assert "garden" in stored(dsn, people[0].id)[-1]["content"]
+    assert "oven" in stored(dsn, people[1].id)[-1]["content"]
