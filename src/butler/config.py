@@ -183,6 +183,8 @@ class VoiceSettings(BaseModel):
     endpointing_min_delay_seconds: float = Field(default=0.5, ge=0, le=3)
     endpointing_max_delay_seconds: float = Field(default=1.6, ge=0.1, le=10)
     api_timeout_seconds: float = Field(default=8.0, gt=0, le=60)
+    # Speech over the reply this long pauses it (livekit's default is 0.5 s).
+    interrupt_after_seconds: float = Field(default=0.06, ge=0.02, le=2)
     # For this long after the butler first speaks in a session, speech over it is not
     # heard (livekit's guard while the listener's echo canceller settles; 0 = none).
     aec_warmup_seconds: float = Field(default=3.0, ge=0, le=10)

@@ -50,6 +50,17 @@ class RoomRecord:
         loud = [f.at for f in self.frames if f.at <= moment and f.rms > SPEAKING_RMS]
         return loud[-1] if loud else None
 
+    def stopped_after(self, moment: float, gap: float = 0.3) -> float | None:
+        """When the butler fell silent after `moment`: the last loud frame before the
+        first stretch of `gap` seconds without one."""
+        loud = [f.at for f in self.frames if f.at >= moment and f.rms > SPEAKING_RMS]
+        previous = moment
+        for at in loud:
+            if at - previous >= gap:
+                return previous
+            previous = at
+        return previous if loud else None
+
     def audio(self, start: float = 0.0, end: float = float("inf")) -> np.ndarray[Any, Any]:
         chunks = [f.samples for f in self.frames if start <= f.at <= end]
         return np.concatenate(chunks) if chunks else np.zeros(0, np.int16)
@@ -176,10 +187,17 @@ class VoiceClient:
         if "lk.agent.state" in changed:
             self.record.states.append((time.monotonic(), changed["lk.agent.state"]))
 
+    def agent_state(self) -> str | None:
+        """The butler's `lk.agent.state` now (it may have been set before we joined)."""
+        for participant in self.room.remote_participants.values():
+            if "lk.agent.state" in participant.attributes:
+                return participant.attributes["lk.agent.state"]
+        return None
+
     async def wait_for_state(self, state: str, within: float) -> bool:
         deadline = time.monotonic() + within
         while time.monotonic() < deadline:
-            if any(s == state for _, s in self.record.states):
+            if self.agent_state() == state or any(s == state for _, s in self.record.states):
                 return True
             await asyncio.sleep(0.05)
         return False

@@ -38,6 +38,9 @@ def session_options(settings: VoiceSettings, *, echo_free: bool = False) -> dict
             # the sound ends (time enough for a batch STT to transcribe it).
             "interruption": {
                 "mode": "vad",
+                # Short, so the butler stops at once (livekit's 0.5 s lets it talk over
+                # the person); a sound that asks nothing resumes the reply anyway.
+                "min_duration": settings.interrupt_after_seconds,
                 "resume_false_interruption": True,
                 "false_interruption_timeout": 1.0,
             },

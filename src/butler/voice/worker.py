@@ -17,7 +17,7 @@ import signal
 from typing import Any
 
 from livekit import rtc
-from livekit.agents import AgentServer, AgentSession, JobContext, JobProcess
+from livekit.agents import AgentServer, AgentSession, JobContext, JobProcess, room_io
 
 from butler.config import Settings
 from butler.voice.agent import ButlerAgent
@@ -100,7 +100,12 @@ async def entrypoint(ctx: JobContext) -> None:
     attach_session_behaviour(session, settings.voice)
     attach_reporting(session, api)
     end_when_they_leave(ctx, api, participant.identity)
-    await session.start(agent=ButlerAgent(api), room=ctx.room)
+    await session.start(
+        agent=ButlerAgent(api),
+        room=ctx.room,
+        # 10 ms frames to the VAD (livekit's 50 ms delay noticing speech over the reply).
+        room_options=room_io.RoomOptions(audio_input=room_io.AudioInputOptions(frame_size_ms=10)),
+    )
     if settings.voice.greeting:
         session.say(settings.voice.greeting)
 
