@@ -9,10 +9,19 @@ describe("voiceUiState", () => {
 
   it("is connecting while the room or the agent is not ready", () => {
     expect(voiceUiState(ConnectionState.Connecting, "disconnected")).toBe("connecting");
-    expect(voiceUiState(ConnectionState.Reconnecting, "listening")).toBe("connecting");
     expect(voiceUiState(ConnectionState.Connected, "connecting")).toBe("connecting");
     expect(voiceUiState(ConnectionState.Connected, "initializing")).toBe("connecting");
     expect(voiceUiState(ConnectionState.Connected, "pre-connect-buffering")).toBe("connecting");
+  });
+
+  it("says when the connection is being restored", () => {
+    expect(voiceUiState(ConnectionState.Reconnecting, "listening")).toBe("reconnecting");
+    expect(voiceUiState(ConnectionState.SignalReconnecting, "speaking")).toBe("reconnecting");
+  });
+
+  it("says the butler is gone when it left the room, not before it ever came", () => {
+    expect(voiceUiState(ConnectionState.Connected, "disconnected", true)).toBe("butler-gone");
+    expect(voiceUiState(ConnectionState.Connected, "disconnected", false)).toBe("connecting");
   });
 
   it("follows the agent's lk.agent.state once connected", () => {
@@ -40,6 +49,16 @@ describe("describeVoiceError", () => {
   it("tells a rejected token apart from an unreachable server", () => {
     const error = Object.assign(new Error("unauthorized"), { name: "ConnectionError", reasonName: "NotAllowed" });
     expect(describeVoiceError(error)).toMatch(/refused Butler's token/);
+  });
+
+  it("never shows a member setting names or server addresses", () => {
+    const unreachable = Object.assign(new Error("no signal"), { name: "ConnectionError" });
+    const refused = Object.assign(new Error("unauthorized"), { name: "ConnectionError", reasonName: "NotAllowed" });
+    for (const error of [unreachable, refused]) {
+      const text = describeVoiceError(error, "ws://127.0.0.1:7880", false);
+      expect(text).toMatch(/isn't working on this Butler/);
+      expect(text).not.toMatch(/BUTLER_|LiveKit|ws:\/\//);
+    }
   });
 
   it("says something useful about an unknown failure", () => {

@@ -11,6 +11,7 @@ export type HistoryMessage = Schemas["HistoryMessage"];
 export type HistoryPage = Schemas["HistoryPage"];
 export type VoiceOption = Schemas["VoiceOption"];
 export type VoiceGrant = Schemas["VoiceTokenResponse"];
+export type VoiceAvailability = Schemas["VoiceAvailability"];
 export type RegisterRequest = Schemas["RegisterRequest"];
 export type LoginRequest = Schemas["LoginRequest"];
 export type ErrorBody = Schemas["ErrorResponse"];

@@ -8,9 +8,9 @@ import {
   useTranscriptions,
   useVoiceAssistant,
 } from "@livekit/components-react";
-import { useState } from "react";
+import { useEffect, useState } from "react";
 import { api } from "../api/client";
-import type { User, VoiceGrant } from "../api/types";
+import type { User, VoiceAvailability, VoiceGrant } from "../api/types";
 import {
   describeVoiceError,
   mediaFailureName,
@@ -44,7 +44,11 @@ function Session({ butlerName, onEnd }: { butlerName: string; onEnd: () => void 
   const connection = useConnectionState();
   const { state: agentState, audioTrack } = useVoiceAssistant();
   const { isMicrophoneEnabled, localParticipant } = useLocalParticipant();
-  const state = voiceUiState(connection, agentState);
+  const [agentSeen, setAgentSeen] = useState(false);
+  useEffect(() => {
+    if (["listening", "thinking", "speaking", "idle"].includes(agentState)) setAgentSeen(true);
+  }, [agentState]);
+  const state = voiceUiState(connection, agentState, agentSeen);
 
   const end = async () => {
     await room.disconnect();
@@ -78,10 +82,34 @@ function Session({ butlerName, onEnd }: { butlerName: string; onEnd: () => void 
   );
 }
 
+/** Whether voice works on this Butler, asked before the microphone is offered. */
+function useVoiceAvailability(): VoiceAvailability | null {
+  const [availability, setAvailability] = useState<VoiceAvailability | null>(null);
+  useEffect(() => {
+    let current = true;
+    api
+      .json<VoiceAvailability>("/api/auth/voice")
+      .then((found) => current && setAvailability(found))
+      .catch((caught: unknown) =>
+        current &&
+        setAvailability({
+          available: false,
+          message: caught instanceof Error ? caught.message : String(caught),
+        }),
+      );
+    return () => {
+      current = false;
+    };
+  }, []);
+  return availability;
+}
+
 export default function VoiceView({ user }: { user: User }) {
   const [phase, setPhase] = useState<Phase>({ name: "idle" });
   const [error, setError] = useState<string | null>(null);
+  const availability = useVoiceAvailability();
   const butlerName = user.soul.butler_name;
+  const admin = user.role === "admin";
 
   const fail = (message: string) => {
     setError(message);
@@ -117,21 +145,37 @@ export default function VoiceView({ user }: { user: User }) {
           audio
           video={false}
           className="voice-room"
-          onError={(caught) => fail(describeVoiceError(caught, grant.livekit_url))}
+          // Butler's ICE servers (none by default): never the public STUN servers a
+          // LiveKit server hands out when it has none of its own.
+          connectOptions={{
+            rtcConfig: { iceServers: grant.ice_servers.map((urls) => ({ urls })) },
+          }}
+          onError={(caught) => fail(describeVoiceError(caught, grant.livekit_url, admin))}
           onMediaDeviceFailure={(failure) =>
-            fail(describeVoiceError({ name: mediaFailureName(failure) }, grant.livekit_url))
+            fail(describeVoiceError({ name: mediaFailureName(failure) }, grant.livekit_url, admin))
           }
           onDisconnected={() => setPhase((p) => (p.name === "joined" ? { name: "idle" } : p))}
         >
           <Session butlerName={butlerName} onEnd={() => setPhase({ name: "idle" })} />
         </LiveKitRoom>
+      ) : availability && !availability.available ? (
+        <div className="voice-stage" data-state="unavailable">
+          <p className="voice-state" role="status" data-testid="voice-unavailable">
+            {availability.message}
+          </p>
+          {availability.fix && (
+            <p className="hint" data-testid="voice-fix">
+              {availability.fix}
+            </p>
+          )}
+        </div>
       ) : (
         <div className="voice-stage" data-state={phase.name === "fetching" ? "connecting" : "idle"}>
           <button
             type="button"
             className="mic"
             onClick={() => void start()}
-            disabled={phase.name === "fetching"}
+            disabled={phase.name === "fetching" || availability === null}
             aria-label={`Talk to ${butlerName}`}
           >
             <svg viewBox="0 0 24 24" aria-hidden="true" width="40" height="40">

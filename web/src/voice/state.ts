@@ -5,19 +5,36 @@
 import type { AgentState } from "@livekit/components-react";
 import { ConnectionState } from "livekit-client";
 
-export type VoiceUiState = "idle" | "connecting" | "listening" | "thinking" | "speaking";
+export type VoiceUiState =
+  | "idle"
+  | "connecting"
+  | "reconnecting"
+  | "listening"
+  | "thinking"
+  | "speaking"
+  | "butler-gone";
 
-export function voiceUiState(connection: ConnectionState, agent: AgentState): VoiceUiState {
+/**
+ * `agentSeen`: the butler has been in this room; if it is gone now (its worker
+ * stopped), the screen says so instead of waiting for it forever.
+ */
+export function voiceUiState(
+  connection: ConnectionState,
+  agent: AgentState,
+  agentSeen = false,
+): VoiceUiState {
   switch (connection) {
     case ConnectionState.Disconnected:
       return "idle";
     case ConnectionState.Connecting:
+      return "connecting";
     case ConnectionState.Reconnecting:
     case ConnectionState.SignalReconnecting:
-      return "connecting";
+      return "reconnecting";
     case ConnectionState.Connected:
       break;
   }
+  if (agentSeen && (agent === "disconnected" || agent === "failed")) return "butler-gone";
   switch (agent) {
     case "listening":
     case "idle": // the agent is there and waiting for the user: they may speak
@@ -34,13 +51,18 @@ export function voiceUiState(connection: ConnectionState, agent: AgentState): Vo
 export const VOICE_LABELS: Record<VoiceUiState, string> = {
   idle: "Tap the microphone to talk",
   connecting: "Connecting…",
+  reconnecting: "The connection dropped. Reconnecting…",
+  "butler-gone": "The butler's voice stopped. Press End, then tap the microphone to start again.",
   listening: "Listening",
   thinking: "Thinking…",
   speaking: "Speaking",
 };
 
-/** A sentence that says what went wrong and what to do about it. */
-export function describeVoiceError(error: unknown, serverUrl?: string): string {
+/**
+ * A sentence that says what went wrong and what to do about it. Only admins are told
+ * about servers and settings; everyone else gets a plain sentence.
+ */
+export function describeVoiceError(error: unknown, serverUrl?: string, admin = true): string {
   const name = (error as { name?: unknown } | null)?.name ?? "";
   if (name === "NotAllowedError" || name === "SecurityError" || name === "PermissionDeniedError") {
     return "Microphone access was refused. Allow the microphone for this site in your browser's site settings, then try again.";
@@ -52,6 +74,9 @@ export function describeVoiceError(error: unknown, serverUrl?: string): string {
     return "The microphone is busy in another app. Close that app and try again.";
   }
   const reason = (error as { reasonName?: unknown } | null)?.reasonName;
+  if ((name === "ConnectionError" || name === "NegotiationError") && !admin) {
+    return "Voice isn't working on this Butler right now. Try again in a moment, and if it keeps happening, tell an admin.";
+  }
   if (name === "ConnectionError" && reason === "NotAllowed") {
     return "The voice server refused Butler's token. The API's LiveKit key and secret (BUTLER_LIVEKIT__API_KEY / __API_SECRET) must match the server's.";
   }
