@@ -12,27 +12,19 @@ from tests.e2e.test_web_app import last_reply, send, sign_out, sign_up
 from tests.fakes.wire import AnthropicWire, Reply
 
 
-def test_voice_asks_for_a_token_then_says_livekit_cannot_be_reached(
-    page: Page, dsn: str, livekit_url: str, console: ConsoleLog
+def test_without_a_voice_server_a_member_sees_a_plain_sentence_and_no_microphone(
+    page: Page, dsn: str, console: ConsoleLog
 ):
     sign_up(page, dsn)
-    page.get_by_role("link", name="Voice").click()
-    expect(page.get_by_test_id("voice-state")).to_have_text("Tap the microphone to talk")
-    with page.expect_response("**/api/auth/token") as token:
-        page.get_by_role("button", name="Talk to Butler").click()
-    assert token.value.status == 200
-    grant = token.value.json()
-    assert grant["livekit_url"] == livekit_url and grant["livekit_token"]
-
-    error = page.get_by_test_id("voice-error")
-    expect(error).to_contain_text("cannot be reached", timeout=30_000)
-    expect(error).to_contain_text(livekit_url)
-    expect(error).to_contain_text("BUTLER_LIVEKIT__URL")
-    # Back to a state the person can retry from, not a spinner.
-    expect(page.get_by_role("button", name="Talk to Butler")).to_be_enabled()
-    host = livekit_url.removeprefix("ws://")
-    unexpected = [e for e in console.errors if host not in e and "signal" not in e.lower()]
-    assert unexpected == [], unexpected
+    with page.expect_response("**/api/auth/voice") as asked:
+        page.get_by_role("link", name="Voice").click()
+    assert asked.value.json()["available"] is False
+    unavailable = page.get_by_test_id("voice-unavailable")
+    expect(unavailable).to_contain_text("Voice isn't working on this Butler right now")
+    expect(unavailable).not_to_contain_text("BUTLER_")
+    expect(page.get_by_test_id("voice-fix")).to_have_count(0)  # the fix is for admins
+    expect(page.get_by_role("button", name="Talk to Butler")).to_have_count(0)
+    assert console.errors == [], console.errors
 
 
 def _png_size(data: bytes) -> tuple[int, int]:

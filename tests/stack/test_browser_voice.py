@@ -1,0 +1,164 @@
+"""The app's voice screen in Debian's Chromium, against the whole local stack that
+`butler serve` runs (real LiveKit server, voice worker, local whisper and Piper): a
+fake microphone plays an espeak-ng question, the butler answers, and End closes the
+room. (Its own module: Playwright's sync API holds an event loop in the test thread.)"""
+
+from __future__ import annotations
+
+import asyncio
+import wave
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+import pytest
+from livekit import api as livekit_api
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+from tests.e2e.conftest import CHROMIUM, LAUNCH, ConsoleLog
+from tests.fakes.wire import AnthropicWire, Reply
+from tests.integration.chat_helpers import stored, wait_for
+from tests.stack.conftest import LiveStack
+from tests.stack.room_client import to_48k
+from tests.support import PASSWORD, register
+from tests.voice.conftest import Speech
+
+# Chromium plays the file once as its microphone. Real host addresses in ICE (no mDNS
+# names), and audio may play without a click (the analyser below listens to it).
+_BROWSER_VOICE = [
+    "--disable-features=WebRtcHideLocalIpsWithMdns",
+    "--autoplay-policy=no-user-gesture-required",
+]
+
+
+def _microphone_file(folder: Path, speech: Speech, lead_seconds: float = 4.0) -> Path:
+    """48 kHz mono 16-bit: silence while the room connects, the question, silence."""
+    samples, rate = speech
+    audio = to_48k(samples, rate)
+    silence = np.zeros(int(48_000 * lead_seconds), np.int16)
+    path = folder / "question.wav"
+    with wave.open(str(path), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(48_000)
+        out.writeframes(np.concatenate([silence, audio, silence]).tobytes())
+    return path
+
+
+@pytest.fixture
+def browser_with_microphone(
+    tmp_path: Path, speak: Callable[..., Speech]
+) -> Iterator[Callable[[str], Browser]]:
+    if not CHROMIUM.exists():
+        pytest.fail("Debian's chromium is missing: `make system-deps` installs it")
+    with sync_playwright() as driver:
+        browsers: list[Browser] = []
+
+        def launch(question: str) -> Browser:
+            wav = _microphone_file(tmp_path, speak(question))
+            args = [
+                *LAUNCH["args"],
+                *_BROWSER_VOICE,
+                f"--use-file-for-fake-audio-capture={wav}%noloop",
+            ]
+            browser = driver.chromium.launch(**{**LAUNCH, "args": args})
+            browsers.append(browser)
+            return browser
+
+        yield launch
+        for browser in browsers:
+            browser.close()
+
+
+def _sign_in(page: Page, username: str) -> None:
+    page.goto("/")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("link", name="Chat")).to_be_visible()
+
+
+# Loudness of what the page plays from the butler, measured by a WebAudio analyser on
+# the audio elements LiveKit attaches.
+_LOUDNESS = """() => {
+  const els = [...document.querySelectorAll('audio')].filter(a => a.srcObject);
+  if (!els.length) return -1;
+  if (!window.__meter) {
+    const ctx = new AudioContext();
+    const analyser = ctx.createAnalyser();
+    analyser.fftSize = 2048;
+    ctx.createMediaStreamSource(els[0].srcObject).connect(analyser);
+    window.__meter = { ctx, analyser, peak: 0 };
+    const data = new Float32Array(analyser.fftSize);
+    setInterval(() => {
+      analyser.getFloatTimeDomainData(data);
+      let sum = 0; for (const v of data) sum += v * v;
+      window.__meter.peak = Math.max(window.__meter.peak, Math.sqrt(sum / data.length));
+    }, 20);
+  }
+  return window.__meter.peak;
+}"""
+
+
+def _rooms(stack: LiveStack) -> set[str]:
+    key, secret = _stack_keys(stack)
+
+    async def names() -> set[str]:
+        async with livekit_api.LiveKitAPI(
+            f"http://127.0.0.1:{stack.livekit_port}", key, secret
+        ) as client:
+            listing = await client.room.list_rooms(livekit_api.ListRoomsRequest())
+            return {room.name for room in listing.rooms}
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, names()).result()
+
+
+def _stack_keys(stack: LiveStack) -> tuple[str, str]:
+    import json
+
+    store = json.loads((stack.data_dir / "secrets.json").read_text())
+    return store["livekit.api_key"], store["livekit.api_secret"]
+
+
+def test_talking_to_butler_from_the_browser(
+    live_stack: LiveStack,
+    dsn: str,
+    wire: AnthropicWire,
+    browser_with_microphone: Callable[[str], Browser],
+) -> None:
+    account = register(live_stack.api_url, dsn)
+    wire.answer({"garage": Reply.say("The garage door is closed.")})
+    browser = browser_with_microphone("Is the garage door closed?")
+    context = browser.new_context(base_url=live_stack.api_url)
+    context.set_default_timeout(20_000)
+    page = context.new_page()
+    console = ConsoleLog(page)
+    _sign_in(page, account.username)
+
+    page.get_by_role("link", name="Voice").click()
+    talk = page.get_by_role("button", name="Talk to Butler")
+    expect(talk).to_be_enabled()  # voice was reported available
+    with page.expect_response("**/api/auth/token") as token:
+        talk.click()
+    room = token.value.json()["room_name"]
+    state = page.get_by_test_id("voice-state")
+    expect(state).to_have_text("Listening", timeout=60_000)
+    expect(state).to_have_text("Thinking…", timeout=30_000)
+    expect(state).to_have_text("Speaking", timeout=30_000)
+    transcript = page.get_by_role("log", name="Transcript")
+    expect(transcript.locator("article.user")).to_contain_text("garage", timeout=20_000)
+    expect(transcript.locator("article.assistant")).to_contain_text("The garage door is closed")
+    assert wait_for(lambda: page.evaluate(_LOUDNESS) > 0.01, timeout=15), "no audio played"
+    expect(state).to_have_text("Listening", timeout=30_000)
+
+    assert wait_for(lambda: len(stored(dsn, account.id)) == 2, timeout=10)
+    assert stored(dsn, account.id)[1]["content"] == "The garage door is closed."
+
+    assert room in _rooms(live_stack)
+    page.get_by_role("button", name="End").click()
+    expect(page.get_by_role("button", name="Talk to Butler")).to_be_visible()
+    assert wait_for(lambda: room not in _rooms(live_stack), timeout=15), "the room stayed open"
+    unexpected = [e for e in console.errors if "favicon" not in e]
+    assert unexpected == [], unexpected
+    context.close()
