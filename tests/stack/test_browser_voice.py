@@ -128,7 +128,7 @@ def test_talking_to_butler_from_the_browser(
     browser_with_microphone: Callable[[str], Browser],
 ) -> None:
     account = register(live_stack.api_url, dsn)
-    wire.answer({"garage": Reply.say("The garage door is closed.")})
+    wire.default = Reply.say("The garage door is closed.")
     browser = browser_with_microphone("Is the garage door closed?")
     context = browser.new_context(base_url=live_stack.api_url)
     context.set_default_timeout(20_000)
@@ -147,7 +147,8 @@ def test_talking_to_butler_from_the_browser(
     expect(state).to_have_text("Thinking…", timeout=30_000)
     expect(state).to_have_text("Speaking", timeout=30_000)
     transcript = page.get_by_role("log", name="Transcript")
-    expect(transcript.locator("article.user")).to_contain_text("garage", timeout=20_000)
+    # (tiny.en hears "garage" as "garbage" now and then)
+    expect(transcript.locator("article.user")).to_contain_text("door closed", timeout=20_000)
     expect(transcript.locator("article.assistant")).to_contain_text("The garage door is closed")
     assert wait_for(lambda: page.evaluate(_LOUDNESS) > 0.01, timeout=15), "no audio played"
     expect(state).to_have_text("Listening", timeout=30_000)
@@ -162,3 +163,23 @@ def test_talking_to_butler_from_the_browser(
     unexpected = [e for e in console.errors if "favicon" not in e]
     assert unexpected == [], unexpected
     context.close()
+
+
+def test_a_refused_microphone_says_how_to_allow_it(live_stack: LiveStack, dsn: str) -> None:
+    account = register(live_stack.api_url, dsn)
+    args = [a for a in LAUNCH["args"] if a != "--use-fake-ui-for-media-stream"]
+    with sync_playwright() as driver:
+        browser = driver.chromium.launch(**{**LAUNCH, "args": args})
+        try:
+            context = browser.new_context(base_url=live_stack.api_url, permissions=[])
+            context.set_default_timeout(20_000)
+            page = context.new_page()
+            _sign_in(page, account.username)
+            page.get_by_role("link", name="Voice").click()
+            page.get_by_role("button", name="Talk to Butler").click()
+            error = page.get_by_test_id("voice-error")
+            expect(error).to_contain_text("Microphone access was refused")
+            expect(error).to_contain_text("site settings")
+            expect(page.get_by_role("button", name="Talk to Butler")).to_be_enabled()
+        finally:
+            browser.close()

