@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.support import PASSWORD, free_port
+from tests.support import DEAD_LIVEKIT_URL, PASSWORD, free_port
 
 pytestmark = pytest.mark.slow
 
@@ -24,7 +24,16 @@ INVITE_PATTERN = re.compile(r"\b([0-9A-Z]{5}(?:-[0-9A-Z]{5}){4})\b")
 
 def _env(data_dir: Path, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("BUTLER_", "LIVEKIT_"))}
-    env.update({"BUTLER_DATA_DIR": str(data_dir), "PYTHONUNBUFFERED": "1", **extra})
+    env.update(
+        {
+            "BUTLER_DATA_DIR": str(data_dir),
+            "PYTHONUNBUFFERED": "1",
+            # A LiveKit server elsewhere (not answering): no embedded voice stack here;
+            # tests/stack runs that.
+            "BUTLER_LIVEKIT__URL": DEAD_LIVEKIT_URL,
+            **extra,
+        }
+    )
     return env
 
 
@@ -200,12 +209,24 @@ def test_invalid_settings_and_arguments_say_what_to_fix(tmp_path: Path) -> None:
     assert "30m, 12h, 7d or 2w" in bad_duration.stderr
 
 
-def test_doctor_checks_the_embedding_model(tmp_path: Path) -> None:
+def test_doctor_checks_the_embedding_model_and_the_voice_server(tmp_path: Path) -> None:
     assert _butler("migrate", env=_env(tmp_path)).returncode == 0
-    healthy = _butler("doctor", env=_env(tmp_path))
+    embedded = _env(tmp_path, BUTLER_LIVEKIT__URL="")  # empty: the embedded stack
+    healthy = _butler("doctor", env=embedded)
     assert healthy.returncode == 0, healthy.stdout + healthy.stderr
     assert "[ok] embeddings: local all-MiniLM-L6-v2 (int8 ONNX, checksum ok" in healthy.stdout
-    unset = _butler("doctor", env=_env(tmp_path, BUTLER_MEMORY__EMBEDDING_PROVIDER="openai"))
+    assert "[ok] LiveKit server: " in healthy.stdout
+    assert "(starts with `butler serve`)" in healthy.stdout
+    missing = _butler(
+        "doctor", env={**embedded, "BUTLER_LIVEKIT__SERVER_BINARY": str(tmp_path / "nothing")}
+    )
+    assert missing.returncode == 1
+    assert "[FAIL] LiveKit server: BUTLER_LIVEKIT__SERVER_BINARY" in missing.stdout
+    down = _butler("doctor", env=_env(tmp_path))
+    assert down.returncode == 1
+    assert f"[FAIL] LiveKit server: {DEAD_LIVEKIT_URL}: down" in down.stdout
+    assert "correct BUTLER_LIVEKIT__URL" in down.stdout
+    unset = _butler("doctor", env={**embedded, "BUTLER_MEMORY__EMBEDDING_PROVIDER": "openai"})
     assert unset.returncode == 1
     assert "[FAIL] embeddings" in unset.stdout
     assert "BUTLER_MEMORY__EMBEDDING_BASE_URL" in unset.stdout
