@@ -202,6 +202,15 @@ class VoiceClient:
             await asyncio.sleep(0.05)
         return False
 
+    async def wait_for_audio(self, after: float, within: float) -> float | None:
+        """When the butler's first audio after `after` arrived (None: not in time)."""
+        deadline = time.monotonic() + within
+        while (first := self.record.first_audio_after(after)) is None:
+            if time.monotonic() > deadline:
+                return None
+            await asyncio.sleep(0.01)
+        return first
+
     async def wait_for_silence(self, after: float, quiet_seconds: float, within: float) -> None:
         """Until the butler has been quiet for `quiet_seconds` since it last spoke."""
         deadline = time.monotonic() + within
