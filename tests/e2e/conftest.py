@@ -1,6 +1,6 @@
 """The web app in Debian's Chromium (driven by Playwright) against a real `butler serve`
-stack: embedded PostgreSQL, the built app at /, Claude's wire format on 127.0.0.1, and a
-LiveKit URL where nothing answers."""
+stack: embedded PostgreSQL, the built app at /, Claude's wire format on 127.0.0.1, and
+the real LiveKit server (no voice worker: tests/stack talks to one)."""
 
 from __future__ import annotations
 
@@ -19,14 +19,11 @@ from playwright.sync_api import (
 )
 
 from butler.api.web import SOURCE_TREE_WEB_DIR
-from butler.config import LiveKitSettings
 from tests.fakes.tools import TEST_TOOLS
 from tests.fakes.wire import AnthropicWire
+from tests.livekit_server import LiveKitServer
 from tests.support import (
-    LIVEKIT_KEY,
-    LIVEKIT_SECRET,
     claude_at,
-    free_port,
     live_server,
     make_settings,
 )
@@ -49,15 +46,10 @@ _FAKE_MEDIA = ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-st
 
 
 @pytest.fixture(scope="session")
-def livekit_url() -> str:
-    return f"ws://127.0.0.1:{free_port()}"  # nothing listens here
-
-
-@pytest.fixture(scope="session")
 def web_url(
     dsn: str,
     anthropic_wire: AnthropicWire,
-    livekit_url: str,
+    livekit: LiveKitServer,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[str]:
     if not (SOURCE_TREE_WEB_DIR / "index.html").is_file():
@@ -65,13 +57,7 @@ def web_url(
     settings = make_settings(
         tmp_path_factory.mktemp("web"),
         llm=claude_at(anthropic_wire.base_url, timeout_seconds=5.0),
-    )
-    settings = settings.model_copy(
-        update={
-            "livekit": LiveKitSettings(
-                url=livekit_url, api_key=LIVEKIT_KEY, api_secret=LIVEKIT_SECRET
-            )
-        }
+        livekit=livekit.settings,
     )
     with live_server(settings, dsn, extra_tools=TEST_TOOLS) as url:
         yield url

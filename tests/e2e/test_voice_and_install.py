@@ -3,18 +3,32 @@
 from __future__ import annotations
 
 import struct
+from collections.abc import Iterator
 from pathlib import Path
 
-from playwright.sync_api import BrowserContext, Page, Playwright, expect
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Page, Playwright, expect
 
 from tests.e2e.conftest import DESKTOP, LAUNCH, PHONE, SCREENSHOTS, ConsoleLog
 from tests.e2e.test_web_app import last_reply, send, sign_out, sign_up
 from tests.fakes.wire import AnthropicWire, Reply
+from tests.support import live_server, make_settings
+
+
+@pytest.fixture(scope="module")
+def no_voice_url(dsn: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A Butler whose LiveKit server does not answer."""
+    with live_server(make_settings(tmp_path_factory.mktemp("no-voice")), dsn) as url:
+        yield url
 
 
 def test_without_a_voice_server_a_member_sees_a_plain_sentence_and_no_microphone(
-    page: Page, dsn: str, console: ConsoleLog
+    browser: Browser, no_voice_url: str, dsn: str
 ):
+    context = browser.new_context(base_url=no_voice_url, viewport=DESKTOP)
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    console = ConsoleLog(page)
     sign_up(page, dsn)
     with page.expect_response("**/api/auth/voice") as asked:
         page.get_by_role("link", name="Voice").click()
@@ -25,6 +39,7 @@ def test_without_a_voice_server_a_member_sees_a_plain_sentence_and_no_microphone
     expect(page.get_by_test_id("voice-fix")).to_have_count(0)  # the fix is for admins
     expect(page.get_by_role("button", name="Talk to Butler")).to_have_count(0)
     assert console.errors == [], console.errors
+    context.close()
 
 
 def _png_size(data: bytes) -> tuple[int, int]:

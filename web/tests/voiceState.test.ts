@@ -19,9 +19,11 @@ describe("voiceUiState", () => {
     expect(voiceUiState(ConnectionState.SignalReconnecting, "speaking")).toBe("reconnecting");
   });
 
-  it("says the butler is gone when it left the room, not before it ever came", () => {
+  it("says the butler is gone when it left (or never came), not while it may still come", () => {
     expect(voiceUiState(ConnectionState.Connected, "disconnected", true)).toBe("butler-gone");
+    expect(voiceUiState(ConnectionState.Connected, "connecting", true)).toBe("butler-gone");
     expect(voiceUiState(ConnectionState.Connected, "disconnected", false)).toBe("connecting");
+    expect(voiceUiState(ConnectionState.Connected, "listening", true)).toBe("listening");
   });
 
   it("follows the agent's lk.agent.state once connected", () => {

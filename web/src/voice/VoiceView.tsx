@@ -19,6 +19,9 @@ import {
   voiceUiState,
 } from "./state";
 
+// How long the butler may take to join a room before the screen says it did not.
+const AGENT_JOIN_SECONDS = 30;
+
 type Phase = { name: "idle" } | { name: "fetching" } | { name: "joined"; grant: VoiceGrant };
 
 function Transcript({ butlerName }: { butlerName: string }) {
@@ -45,10 +48,16 @@ function Session({ butlerName, onEnd }: { butlerName: string; onEnd: () => void 
   const { state: agentState, audioTrack } = useVoiceAssistant();
   const { isMicrophoneEnabled, localParticipant } = useLocalParticipant();
   const [agentSeen, setAgentSeen] = useState(false);
+  const [waitedTooLong, setWaitedTooLong] = useState(false);
   useEffect(() => {
     if (["listening", "thinking", "speaking", "idle"].includes(agentState)) setAgentSeen(true);
   }, [agentState]);
-  const state = voiceUiState(connection, agentState, agentSeen);
+  useEffect(() => {
+    // A butler that never joins (no worker free) must not leave a spinner forever.
+    const timer = setTimeout(() => setWaitedTooLong(true), AGENT_JOIN_SECONDS * 1000);
+    return () => clearTimeout(timer);
+  }, []);
+  const state = voiceUiState(connection, agentState, agentSeen || waitedTooLong);
 
   const end = async () => {
     await room.disconnect();

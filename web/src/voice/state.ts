@@ -15,8 +15,9 @@ export type VoiceUiState =
   | "butler-gone";
 
 /**
- * `agentSeen`: the butler has been in this room; if it is gone now (its worker
- * stopped), the screen says so instead of waiting for it forever.
+ * `agentSeen`: the butler has been in this room, or was waited for long enough; if it
+ * is not there now (its worker stopped, or none came), the screen says so instead of
+ * waiting for it forever.
  */
 export function voiceUiState(
   connection: ConnectionState,
@@ -34,7 +35,8 @@ export function voiceUiState(
     case ConnectionState.Connected:
       break;
   }
-  if (agentSeen && (agent === "disconnected" || agent === "failed")) return "butler-gone";
+  const present = ["listening", "idle", "thinking", "speaking"].includes(agent);
+  if (agentSeen && !present && agent !== "initializing") return "butler-gone";
   switch (agent) {
     case "listening":
     case "idle": // the agent is there and waiting for the user: they may speak
@@ -52,7 +54,7 @@ export const VOICE_LABELS: Record<VoiceUiState, string> = {
   idle: "Tap the microphone to talk",
   connecting: "Connecting…",
   reconnecting: "The connection dropped. Reconnecting…",
-  "butler-gone": "The butler's voice stopped. Press End, then tap the microphone to start again.",
+  "butler-gone": "The butler isn't there. Press End, then tap the microphone to try again.",
   listening: "Listening",
   thinking: "Thinking…",
   speaking: "Speaking",
