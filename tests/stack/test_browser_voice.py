@@ -6,6 +6,8 @@ room. (Its own module: Playwright's sync API holds an event loop in the test thr
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
 import wave
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -18,7 +20,7 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 from tests.e2e.conftest import CHROMIUM, LAUNCH, ConsoleLog
 from tests.fakes.wire import AnthropicWire, Reply
 from tests.integration.chat_helpers import stored, wait_for
-from tests.stack.conftest import LiveStack
+from tests.stack.conftest import LiveStack, restarted
 from tests.stack.room_client import to_48k
 from tests.support import PASSWORD, register
 from tests.voice.conftest import Speech
@@ -144,6 +146,8 @@ def test_talking_to_butler_from_the_browser(
     room = token.value.json()["room_name"]
     state = page.get_by_test_id("voice-state")
     expect(state).to_have_text("Listening", timeout=60_000)
+    # The meter starts listening to the butler's track before it speaks.
+    assert wait_for(lambda: page.evaluate(_LOUDNESS) >= 0, timeout=10), "no butler track"
     expect(state).to_have_text("Thinking…", timeout=30_000)
     expect(state).to_have_text("Speaking", timeout=30_000)
     transcript = page.get_by_role("log", name="Transcript")
@@ -183,3 +187,31 @@ def test_a_refused_microphone_says_how_to_allow_it(live_stack: LiveStack, dsn: s
             expect(page.get_by_role("button", name="Talk to Butler")).to_be_enabled()
         finally:
             browser.close()
+
+
+def test_the_app_says_when_the_butler_is_gone_and_the_next_session_works(
+    live_stack: LiveStack,
+    dsn: str,
+    wire: AnthropicWire,
+    browser_with_microphone: Callable[[str], Browser],
+) -> None:
+    account = register(live_stack.api_url, dsn)
+    browser = browser_with_microphone("Hello there.")
+    context = browser.new_context(base_url=live_stack.api_url)
+    context.set_default_timeout(20_000)
+    page = context.new_page()
+    _sign_in(page, account.username)
+    page.get_by_role("link", name="Voice").click()
+    page.get_by_role("button", name="Talk to Butler").click()
+    state = page.get_by_test_id("voice-state")
+    expect(state).to_have_text("Listening", timeout=60_000)
+
+    worker = live_stack.child_pid("voice-worker")
+    os.killpg(worker, signal.SIGKILL)  # the worker crashes mid-session
+    expect(state).to_contain_text("The butler isn't there", timeout=40_000)
+    restarted(live_stack, "voice-worker", worker)
+
+    page.get_by_role("button", name="End").click()
+    page.get_by_role("button", name="Talk to Butler").click()
+    expect(state).to_have_text("Listening", timeout=60_000)
+    context.close()

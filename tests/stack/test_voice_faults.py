@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from tests.fakes.wire import AnthropicWire, Reply
 from tests.livekit_server import LiveKitServer
-from tests.stack.conftest import LiveStack
+from tests.stack.conftest import LiveStack, restarted
 from tests.stack.room_client import VoiceClient, voice_token
 from tests.support import (
     LIVEKIT_KEY,
@@ -47,20 +47,6 @@ def _answered(api_url: str, account: Account, speech: Speech, within: float = 60
     return asyncio.run(session())
 
 
-def _restarted(stack: LiveStack, name: str, old_pid: int, within: float = 90) -> int:
-    deadline = time.monotonic() + within
-    while time.monotonic() < deadline:
-        try:
-            pid = stack.child_pid(name)
-        except (FileNotFoundError, ValueError):
-            pid = old_pid
-        if pid != old_pid:
-            stack.wait_voice_ready(timeout=within)
-            return pid
-        time.sleep(0.2)
-    pytest.fail(f"{name} was not restarted")
-
-
 def test_a_killed_worker_is_restarted_and_the_next_session_works(
     live_stack: LiveStack,
     dsn: str,
@@ -71,7 +57,7 @@ def test_a_killed_worker_is_restarted_and_the_next_session_works(
     wire.default = Reply.say("The porch light is on.")
     old = live_stack.child_pid("voice-worker")
     os.killpg(old, signal.SIGKILL)  # the worker and its job processes, as a crash would
-    new = _restarted(live_stack, "voice-worker", old)
+    new = restarted(live_stack, "voice-worker", old)
     assert new != old
     assert live_stack.ready()["voice"] == {"livekit": "up", "worker": "up"}
     said = _answered(live_stack.api_url, account, speak("Is the porch light on?"))
@@ -88,7 +74,7 @@ def test_a_restarted_livekit_server_comes_back_with_its_worker(
     wire.default = Reply.say("The kettle has boiled.")
     old = live_stack.child_pid("livekit")
     os.kill(old, signal.SIGKILL)
-    _restarted(live_stack, "livekit", old)
+    restarted(live_stack, "livekit", old)
     # The worker reconnects and registers again before voice is reported ready.
     said = _answered(live_stack.api_url, account, speak("Has the kettle boiled?"))
     assert any("kettle has boiled" in s for s in said), said
