@@ -182,6 +182,10 @@ def test_signing_out_revokes_the_credential_and_closes_the_room(
     assert account.client.get("/api/voice/me", headers=worker).status_code == 200
     assert account.client.post("/api/auth/logout").status_code == 204
     assert account.client.get("/api/voice/me", headers=worker).status_code == 401
+    late = {"turn_id": "t1", "transcript": "Hi", "delivered_text": "Hel"}
+    assert (
+        account.client.post("/api/voice/interrupted", json=late, headers=worker).status_code == 401
+    ), "after sign-out, not even the session's last records"
     assert room not in _rooms(livekit)
 
 
@@ -193,6 +197,14 @@ def test_the_worker_ending_the_session_revokes_it_and_closes_the_room(
     worker = {"Authorization": f"Bearer {credential}"}
     assert account.client.post("/api/voice/end", headers=worker).status_code == 204
     assert account.client.get("/api/voice/me", headers=worker).status_code == 401
+    refused = account.client.post("/api/voice/stream", json={"transcript": "Hi"}, headers=worker)
+    assert refused.status_code == 401
+    # The session's last records (an interrupted reply, timings) are still filed just
+    # after the person left.
+    late = {"turn_id": "t1", "transcript": "Hi", "delivered_text": "Hel"}
+    assert (
+        account.client.post("/api/voice/interrupted", json=late, headers=worker).status_code == 204
+    )
     assert room not in _rooms(livekit)
     # Another person's credential cannot end this person's other room.
     other = new_account()

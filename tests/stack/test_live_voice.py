@@ -133,20 +133,35 @@ def test_speaking_over_the_reply_stops_it_within_300_ms_and_keeps_what_was_heard
         f"the butler kept talking {took * 1000:.0f} ms over the person: {timeline[::5]} {states}"
     )
 
-    def interrupted_turn_stored() -> bool:
-        return any(
-            t["role"] == "assistant" and (t.get("metadata") or {}).get("interrupted")
-            for t in stored(dsn, account.id)
-        )
-
-    assert wait_for(interrupted_turn_stored, timeout=10), stored(dsn, account.id)
-    kept = next(
-        t["content"]
-        for t in stored(dsn, account.id)
-        if t["role"] == "assistant" and (t.get("metadata") or {}).get("interrupted")
+    # History keeps what the person heard: the stored reply matches the butler's caption
+    # of it in the room (synchronised with its audio), cut where the audio was cut.
+    # (Now and then livekit judges the interruption false and resumes the reply to the
+    # end; then both are whole: a turn-taking matter for #13, not a storage one.)
+    heard = next(
+        (t.text for t in record.transcripts if t.identity != client.identity and "news" in t.text),
+        "",
     )
-    assert kept and long_reply.startswith(kept.rstrip(".… ")[:20])
-    assert len(kept) < len(long_reply) / 2, kept
+    assert heard, record.transcripts
+
+    def news_reply() -> str:
+        turns = stored(dsn, account.id)
+        replies = [
+            t["content"] for t in turns if t["role"] == "assistant" and "news" in t["content"]
+        ]
+        return replies[0] if replies else ""
+
+    def matches_what_was_heard() -> bool:
+        kept = news_reply()
+        return bool(kept) and abs(len(kept.split()) - len(heard.split())) <= 3
+
+    assert wait_for(matches_what_was_heard, timeout=10), (news_reply(), heard)
+    kept = news_reply()
+    assert long_reply.startswith(kept.rstrip(".… ")[:20]), kept
+    if len(heard) < len(long_reply) / 2:  # cut off (the usual case): stored as interrupted
+        interrupted = [
+            t for t in stored(dsn, account.id) if (t.get("metadata") or {}).get("interrupted")
+        ]
+        assert interrupted, stored(dsn, account.id)
 
 
 def test_two_people_at_once_each_hear_only_their_own_replies(

@@ -130,11 +130,20 @@ class VoiceCaller:
     session: VoiceSession
 
 
+# How long after a room ends its worker may still file that session's records (an
+# interrupted reply, timings): they are written as the person leaves.
+REPORT_GRACE_SECONDS = 30.0
+
+
 async def voice_caller(
-    request: Request, services: Services, turn_text: str | None = None
+    request: Request,
+    services: Services,
+    turn_text: str | None = None,
+    grace_seconds: float = 0.0,
 ) -> VoiceCaller:
     """The voice worker's caller by voice-session credential; `turn_text` as in
-    `authenticate`. The credential works only while its room's session is open."""
+    `authenticate`. The credential works only while its room's session is open (or,
+    with `grace_seconds`, ended that recently other than by sign-out)."""
     session = services.tokens.verify_voice(bearer_token(request))
     if turn_text is not None:
         services.brain.prepare(session.user_id, turn_text)
@@ -144,6 +153,7 @@ async def voice_caller(
             room_name=session.room,
             user_id=session.user_id,
             credential_id=session.credential_id,
+            grace_seconds=grace_seconds,
         )
     if user is None:
         raise NotAuthenticated("This voice session has ended.", code="voice_session_ended")
@@ -155,3 +165,11 @@ async def get_voice_caller(request: Request, services: ServicesDep) -> VoiceCall
 
 
 VoiceCallerDep = Annotated[VoiceCaller, Depends(get_voice_caller)]
+
+
+async def get_voice_reporter(request: Request, services: ServicesDep) -> VoiceCaller:
+    return await voice_caller(request, services, grace_seconds=REPORT_GRACE_SECONDS)
+
+
+# The worker filing a session's records: also just after the room ended.
+VoiceReporterDep = Annotated[VoiceCaller, Depends(get_voice_reporter)]

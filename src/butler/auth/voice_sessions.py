@@ -52,17 +52,29 @@ async def open_session(
 
 
 async def caller(
-    conn: asyncpg.Connection, *, room_name: str, user_id: uuid.UUID, credential_id: str
+    conn: asyncpg.Connection,
+    *,
+    room_name: str,
+    user_id: uuid.UUID,
+    credential_id: str,
+    grace_seconds: float = 0.0,
 ) -> User | None:
-    """The person, if this credential's room is still open for them; one indexed query."""
+    """The person, if this credential's room is still open for them; one indexed query.
+
+    `grace_seconds`: a room that ended that recently, other than by sign-out, still
+    counts, so the worker can file the session's last records as the person leaves."""
     record = await conn.fetchrow(
         f"""SELECT {users.COLUMNS_OF_U} FROM butler.voice_sessions s
             JOIN butler.users u ON u.id = s.user_id
             WHERE s.room_name = $1 AND s.user_id = $2 AND s.credential_id = $3
-              AND s.ended_at IS NULL AND s.expires_at > now()""",
+              AND s.expires_at > now()
+              AND (s.ended_at IS NULL
+                   OR (s.end_reason <> 'signed_out'
+                       AND s.ended_at > now() - make_interval(secs => $4)))""",
         room_name,
         user_id,
         credential_id,
+        grace_seconds,
     )
     return User.from_record(record) if record else None
 

@@ -16,6 +16,7 @@ import logging
 import signal
 from typing import Any
 
+import httpx
 from livekit import rtc
 from livekit.agents import AgentServer, AgentSession, JobContext, JobProcess, room_io
 
@@ -85,7 +86,9 @@ async def entrypoint(ctx: JobContext) -> None:
         participant = await ctx.wait_for_participant()
         profile = await api.profile()
         check_identity(profile, participant.identity)
-    except SessionRefused as exc:
+    except (SessionRefused, httpx.HTTPError) as exc:
+        # A revoked or unknown credential (401), or an API that is not there: leave the
+        # room rather than sit in it unable to answer.
         log.warning("voice session refused: %s", exc)
         ctx.shutdown(reason=str(exc))
         return

@@ -12,7 +12,14 @@ from fastapi import APIRouter, Depends, Request, Response, status
 from fastapi.responses import StreamingResponse
 
 from butler.agent.brain import TurnRequest, collect
-from butler.api.deps import Db, ServicesDep, VoiceCaller, VoiceCallerDep, voice_caller
+from butler.api.deps import (
+    Db,
+    ServicesDep,
+    VoiceCaller,
+    VoiceCallerDep,
+    VoiceReporterDep,
+    voice_caller,
+)
 from butler.api.schemas import (
     VoiceInterrupted,
     VoiceProcessRequest,
@@ -82,7 +89,7 @@ async def stream(
 
 
 @router.post("/interrupted", status_code=status.HTTP_204_NO_CONTENT, responses=_ERRORS)
-async def interrupted(body: VoiceInterrupted, caller: VoiceCallerDep, conn: Db) -> Response:
+async def interrupted(body: VoiceInterrupted, caller: VoiceReporterDep, conn: Db) -> Response:
     """The user talked over the reply: keep only the part that was actually spoken."""
     session_id = session_of(caller, body.session_id)
     updated = await history.mark_interrupted(
@@ -113,7 +120,7 @@ async def profile(caller: VoiceCallerDep) -> VoiceProfile:
 
 
 @router.post("/turns", status_code=status.HTTP_204_NO_CONTENT, responses=_ERRORS)
-async def record_turn(body: VoiceTurnMetrics, caller: VoiceCallerDep, conn: Db) -> Response:
+async def record_turn(body: VoiceTurnMetrics, caller: VoiceReporterDep, conn: Db) -> Response:
     """Stage timings of one turn, so that latency is a number we see."""
     await voice_turns.record(
         conn,
@@ -127,7 +134,7 @@ async def record_turn(body: VoiceTurnMetrics, caller: VoiceCallerDep, conn: Db) 
 
 
 @router.post("/end", status_code=status.HTTP_204_NO_CONTENT, responses=_ERRORS)
-async def end_session(caller: VoiceCallerDep, conn: Db, services: ServicesDep) -> Response:
+async def end_session(caller: VoiceReporterDep, conn: Db, services: ServicesDep) -> Response:
     """The worker's session is over (the person left): its credential stops working and
     the room is closed."""
     room = caller.session.room
