@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import subprocess
+import sys
 import time
+from pathlib import Path
 
 import httpx
+from tests.support import free_port
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -26,3 +29,36 @@ def wait_http(url: str, process: subprocess.Popen[bytes] | None = None) -> None:
         except httpx.HTTPError:
             time.sleep(0.1)
     raise SystemExit(f"{url} did not come up")
+
+
+def start_service_stubs(
+    root: Path, llm_ms: int, stt_ms: int, tts_ms: int
+) -> tuple[list[subprocess.Popen[bytes]], str, str]:
+    """Claude's wire format and the speech services on 127.0.0.1, with fixed delays:
+    (processes, LLM URL, speech /v1 URL). Stop the processes when done."""
+    llm_port, speech_port = free_port(), free_port()
+    processes = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "tests.fakes.wire",
+                "anthropic",
+                str(llm_port),
+                str(llm_ms / 1000),
+            ],
+            cwd=root,
+        ),
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "tests.fakes.speech_services",
+                str(speech_port),
+                str(stt_ms / 1000),
+                str(tts_ms / 1000),
+            ],
+            cwd=root,
+        ),
+    ]
+    return processes, f"http://127.0.0.1:{llm_port}", f"http://127.0.0.1:{speech_port}/v1"

@@ -34,7 +34,7 @@ from livekit.plugins import openai as lk_openai  # noqa: E402
 from livekit.plugins import silero  # noqa: E402
 from tests.support import free_port  # noqa: E402
 
-from bench.common import percentile, wait_http  # noqa: E402
+from bench.common import percentile, start_service_stubs, wait_http  # noqa: E402
 from butler.auth import invites, voice_sessions  # noqa: E402
 from butler.auth.tokens import TokenService  # noqa: E402
 from butler.config import VoiceSettings  # noqa: E402
@@ -219,30 +219,10 @@ def main() -> None:
             subprocess.run([espeak, "-s", "160", "-w", str(path), sentence], check=True)
             speech.append(read_wav(path))
 
-        llm_port, api_port, speech_port = free_port(), free_port(), free_port()
+        api_port = free_port()
+        stubs, llm_url, speech_url = start_service_stubs(ROOT, LLM_MS, STT_MS, TTS_MS)
         processes = [
-            subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "tests.fakes.wire",
-                    "anthropic",
-                    str(llm_port),
-                    str(LLM_MS / 1000),
-                ],
-                cwd=ROOT,
-            ),
-            subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "tests.fakes.speech_services",
-                    str(speech_port),
-                    str(STT_MS / 1000),
-                    str(TTS_MS / 1000),
-                ],
-                cwd=ROOT,
-            ),
+            *stubs,
             subprocess.Popen(
                 [sys.executable, "-m", "butler", "serve", "--port", str(api_port)],
                 env={
@@ -251,7 +231,7 @@ def main() -> None:
                     "BUTLER_DATABASE_URL": pg.dsn,
                     "BUTLER_AUTH__JWT_SECRET": JWT_SECRET,
                     "BUTLER_LLM__API_KEY": "bench",
-                    "BUTLER_LLM__BASE_URL": f"http://127.0.0.1:{llm_port}",
+                    "BUTLER_LLM__BASE_URL": llm_url,
                     "BUTLER_LOG_LEVEL": "WARNING",
                     # The harness needs no LiveKit: no embedded server and worker.
                     "BUTLER_LIVEKIT__URL": "ws://127.0.0.1:9",
@@ -259,10 +239,9 @@ def main() -> None:
             ),
         ]
         api_url = f"http://127.0.0.1:{api_port}"
-        speech_url = f"http://127.0.0.1:{speech_port}/v1"
         try:
             wait_http(api_url + "/healthz")
-            wait_http(f"http://127.0.0.1:{speech_port}/")
+            wait_http(speech_url.removesuffix("/v1") + "/")
             user_id = asyncio.run(make_user(pg.dsn, api_url))
             credential = asyncio.run(open_voice_session(pg.dsn, uuid.UUID(user_id)))
 

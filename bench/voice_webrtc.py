@@ -36,10 +36,11 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from tests.stack.conftest import stack_env  # noqa: E402
 from tests.stack.room_client import VoiceClient, voice_token  # noqa: E402
 from tests.support import free_port  # noqa: E402
 
-from bench.common import percentile, wait_http  # noqa: E402
+from bench.common import percentile, start_service_stubs, wait_http  # noqa: E402
 from bench.voice_latency import (  # noqa: E402
     JWT_SECRET,
     LLM_MS,
@@ -77,23 +78,14 @@ def start_stack(
     data = tmp / name
     data.mkdir()
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("BUTLER_", "LIVEKIT_"))}
-    env.pop("GROQ_API_KEY", None)
-    env.update(
-        {
-            "BUTLER_DATA_DIR": str(data),
-            "BUTLER_DATABASE_URL": dsn,
-            "BUTLER_AUTH__JWT_SECRET": JWT_SECRET,
-            "BUTLER_LLM__API_KEY": "bench",
-            "BUTLER_LLM__BASE_URL": llm_url,
-            "BUTLER_LOG_LEVEL": "WARNING",
-            "BUTLER_MEMORY__LEARNING": "false",
-            "BUTLER_LIVEKIT__PORT": str(free_port()),
-            "BUTLER_LIVEKIT__RTC_UDP_PORT": str(free_port()),
-            "BUTLER_LIVEKIT__WORKER_HEALTH_PORT": str(free_port()),
-            "BUTLER_VOICE__AEC_WARMUP_SECONDS": "0",
-            "BUTLER_VOICE__MAX_SESSIONS": "16",
-        }
+    env = stack_env(
+        data,
+        dsn,
+        llm_url,
+        BUTLER_AUTH__JWT_SECRET=JWT_SECRET,  # the harness case signs its credential too
+        BUTLER_LLM__API_KEY="bench",
+        BUTLER_LOG_LEVEL="WARNING",
+        BUTLER_VOICE__MAX_SESSIONS="16",
     )
     if speech_url:
         env.update(
@@ -211,37 +203,12 @@ def main() -> None:
             path = tmp / f"u{n}.wav"
             subprocess.run([espeak, "-s", "160", "-w", str(path), sentence], check=True)
             speech.append(read_wav(path))
-        llm_port, speech_port = free_port(), free_port()
-        helpers = [
-            subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "tests.fakes.wire",
-                    "anthropic",
-                    str(llm_port),
-                    str(LLM_MS / 1000),
-                ],
-                cwd=ROOT,
-            ),
-            subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "tests.fakes.speech_services",
-                    str(speech_port),
-                    str(STT_MS / 1000),
-                    str(TTS_MS / 1000),
-                ],
-                cwd=ROOT,
-            ),
-        ]
-        llm_url, speech_url = f"http://127.0.0.1:{llm_port}", f"http://127.0.0.1:{speech_port}/v1"
+        helpers, llm_url, speech_url = start_service_stubs(ROOT, LLM_MS, STT_MS, TTS_MS)
         stacks: list[subprocess.Popen[bytes]] = []
         results: dict[str, list[float]] = {}
         at_once: list[tuple[int, list[float]]] = []
         try:
-            wait_http(f"http://127.0.0.1:{speech_port}/")
+            wait_http(speech_url.removesuffix("/v1") + "/")
             services, services_api = start_stack(tmp, "services", pg.dsn, llm_url, speech_url)
             stacks.append(services)
             print("(a) over the room…", flush=True)

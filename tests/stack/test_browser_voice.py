@@ -12,6 +12,7 @@ import wave
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -70,6 +71,16 @@ def browser_with_microphone(
         yield launch
         for browser in browsers:
             browser.close()
+
+
+def _voice_screen(browser: Browser, stack: LiveStack, username: str, **options: Any) -> Page:
+    """A new page of the app, signed in as `username`, on the Voice screen."""
+    context = browser.new_context(base_url=stack.api_url, **options)
+    context.set_default_timeout(20_000)
+    page = context.new_page()
+    _sign_in(page, username)
+    page.get_by_role("link", name="Voice").click()
+    return page
 
 
 def _sign_in(page: Page, username: str) -> None:
@@ -132,13 +143,8 @@ def test_talking_to_butler_from_the_browser(
     account = register(live_stack.api_url, dsn)
     wire.default = Reply.say("The garage door is closed.")
     browser = browser_with_microphone("Is the garage door closed?")
-    context = browser.new_context(base_url=live_stack.api_url)
-    context.set_default_timeout(20_000)
-    page = context.new_page()
+    page = _voice_screen(browser, live_stack, account.username)
     console = ConsoleLog(page)
-    _sign_in(page, account.username)
-
-    page.get_by_role("link", name="Voice").click()
     talk = page.get_by_role("button", name="Talk to Butler")
     expect(talk).to_be_enabled()  # voice was reported available
     with page.expect_response("**/api/auth/token") as token:
@@ -166,7 +172,7 @@ def test_talking_to_butler_from_the_browser(
     assert wait_for(lambda: room not in _rooms(live_stack), timeout=15), "the room stayed open"
     unexpected = [e for e in console.errors if "favicon" not in e]
     assert unexpected == [], unexpected
-    context.close()
+    page.context.close()
 
 
 def test_a_refused_microphone_says_how_to_allow_it(live_stack: LiveStack, dsn: str) -> None:
@@ -175,11 +181,7 @@ def test_a_refused_microphone_says_how_to_allow_it(live_stack: LiveStack, dsn: s
     with sync_playwright() as driver:
         browser = driver.chromium.launch(**{**LAUNCH, "args": args})
         try:
-            context = browser.new_context(base_url=live_stack.api_url, permissions=[])
-            context.set_default_timeout(20_000)
-            page = context.new_page()
-            _sign_in(page, account.username)
-            page.get_by_role("link", name="Voice").click()
+            page = _voice_screen(browser, live_stack, account.username, permissions=[])
             page.get_by_role("button", name="Talk to Butler").click()
             error = page.get_by_test_id("voice-error")
             expect(error).to_contain_text("Microphone access was refused")
@@ -197,11 +199,7 @@ def test_the_app_says_when_the_butler_is_gone_and_the_next_session_works(
 ) -> None:
     account = register(live_stack.api_url, dsn)
     browser = browser_with_microphone("Hello there.")
-    context = browser.new_context(base_url=live_stack.api_url)
-    context.set_default_timeout(20_000)
-    page = context.new_page()
-    _sign_in(page, account.username)
-    page.get_by_role("link", name="Voice").click()
+    page = _voice_screen(browser, live_stack, account.username)
     page.get_by_role("button", name="Talk to Butler").click()
     state = page.get_by_test_id("voice-state")
     expect(state).to_have_text("Listening", timeout=60_000)
@@ -214,4 +212,4 @@ def test_the_app_says_when_the_butler_is_gone_and_the_next_session_works(
     page.get_by_role("button", name="End").click()
     page.get_by_role("button", name="Talk to Butler").click()
     expect(state).to_have_text("Listening", timeout=60_000)
-    context.close()
+    page.context.close()
