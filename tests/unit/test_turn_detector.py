@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from types import SimpleNamespace
-from typing import Any
 
 import pytest
 from livekit.agents import llm
@@ -58,44 +56,24 @@ def test_the_detector_reads_the_last_user_message() -> None:
     assert threshold is not None and UNFINISHED < threshold < FINISHED
 
 
-class _Session:
-    """Just enough of an AgentSession for the detector to follow its events."""
+class _Transcription:
+    """The STT's side of the protocol: words being transcribed, then delivered."""
 
     def __init__(self) -> None:
-        self.handlers: dict[str, Any] = {}
+        self.transcribing = False
+        self.newest_words = ""
+        self._done = asyncio.Event()
 
-    def on(self, name: str) -> Any:
-        def register(handler: Any) -> Any:
-            self.handlers[name] = handler
-            return handler
+    def begin(self) -> None:
+        self.transcribing = True
+        self._done.clear()
 
-        return register
+    def deliver(self, words: str) -> None:
+        self.transcribing, self.newest_words = False, words
+        self._done.set()
 
-    def emit(self, name: str, **fields: Any) -> None:
-        self.handlers[name](SimpleNamespace(**fields))
-
-
-def _speak(session: _Session) -> None:
-    session.emit("user_state_changed", old_state="listening", new_state="speaking")
-    session.emit("user_state_changed", old_state="speaking", new_state="listening")
-
-
-def test_words_that_came_before_the_end_of_speech_are_not_waited_for() -> None:
-    """An early transcription can deliver the final words before the VAD says the speech
-    ended: the decision must not then wait for words that already came."""
-
-    async def scenario() -> float:
-        detector, session = TextTurnDetector(), _Session()
-        detector.watch(session)  # type: ignore[arg-type]
-        session.emit("user_state_changed", old_state="listening", new_state="speaking")
-        session.emit("user_input_transcribed", is_final=True, transcript="call my mother")
-        session.emit("user_state_changed", old_state="speaking", new_state="listening")
-        # livekit's decision after a final transcript carries every word so far
-        ctx = llm.ChatContext()
-        ctx.add_message(role="user", content="Remind me to call my mother")
-        return await asyncio.wait_for(detector.predict_end_of_turn(ctx), 1.0)
-
-    assert asyncio.run(scenario()) == FINISHED  # at once, not after WORDS_TIMEOUT
+    async def delivered(self) -> None:
+        await self._done.wait()
 
 
 def _stale_context() -> llm.ChatContext:
@@ -104,15 +82,31 @@ def _stale_context() -> llm.ChatContext:
     return ctx
 
 
+def test_words_already_delivered_are_not_waited_for() -> None:
+    """An early transcription can deliver the final words before the VAD says the speech
+    ended: the decision must not then wait for words that already came."""
+
+    async def scenario() -> float:
+        detector, words = TextTurnDetector(), _Transcription()
+        detector.follow(words)
+        words.begin()
+        words.deliver("call my mother")
+        ctx = llm.ChatContext()
+        ctx.add_message(role="user", content="Remind me to call my mother")
+        return await asyncio.wait_for(detector.predict_end_of_turn(ctx), 1.0)
+
+    assert asyncio.run(scenario()) == FINISHED  # at once, not after WORDS_TIMEOUT
+
+
 def test_the_detector_waits_for_words_still_being_transcribed() -> None:
     async def scenario() -> tuple[float, float, bool]:
-        detector, session = TextTurnDetector(), _Session()
-        detector.watch(session)  # type: ignore[arg-type]
-        _speak(session)
+        detector, words = TextTurnDetector(), _Transcription()
+        detector.follow(words)
+        words.begin()
         prediction = asyncio.create_task(detector.predict_end_of_turn(_stale_context()))
         await asyncio.sleep(0.05)
         waiting = not prediction.done()
-        session.emit("user_input_transcribed", is_final=True, transcript="mother at six tonight")
+        words.deliver("mother at six tonight")
         finished = await prediction
         # The next pause, this time with no words outstanding: the text rule alone.
         return finished, await detector.predict_end_of_turn(_stale_context()), waiting
@@ -127,9 +121,9 @@ def test_words_that_never_come_count_as_unfinished(monkeypatch: pytest.MonkeyPat
     monkeypatch.setattr(turn_detector, "WORDS_TIMEOUT", 0.05)
 
     async def scenario() -> float:
-        detector, session = TextTurnDetector(), _Session()
-        detector.watch(session)  # type: ignore[arg-type]
-        _speak(session)
+        detector, words = TextTurnDetector(), _Transcription()
+        detector.follow(words)
+        words.begin()
         ctx = llm.ChatContext()
         ctx.add_message(role="user", content="Turn off the lights.")
         return await detector.predict_end_of_turn(ctx)

@@ -171,3 +171,58 @@ def test_a_failed_transcription_is_reported_and_the_stream_keeps_listening(
     assert len(wrapped.calls) == 4
     assert len(errors) == 2
     assert all(e.recoverable and isinstance(e.error, TranscriptionFailed) for e in errors)
+
+
+class SlowSTT(MeasuringSTT):
+    """Takes a second per transcription, as local whisper can on a busy machine."""
+
+    async def _recognize_impl(self, buffer: utils.AudioBuffer, **kwargs: Any) -> stt.SpeechEvent:
+        await asyncio.sleep(1.0)
+        return await super()._recognize_impl(buffer, **kwargs)
+
+
+def test_speech_during_a_slow_transcription_is_seen_and_waited_for(
+    speak: Callable[[str], Speech], vad_model: vad.VAD
+) -> None:
+    """The next speech is seen while the last is still being transcribed, transcripts
+    keep their order, and the STT says it is transcribing until the newest words are out
+    (the turn detector relies on it; an older transcript must not end the wait)."""
+    first, rate = speak("Remind me to call my")
+    second, _ = speak("mother at six tonight and tell her it is late.")
+    first, second = _trimmed(first, rate), _trimmed(second, rate)
+    gap = np.zeros(int(0.6 * rate), dtype=np.int16)  # longer than the VAD's window
+    adapter = PreflightSTT(
+        stt_engine=SlowSTT(), vad_model=vad_model, pause_seconds=0.06, quiet_below=0.5
+    )
+    seen: list[tuple[str, bool]] = []
+
+    async def scenario() -> None:
+        stream = adapter.stream()
+        per_frame = rate * FRAME_MS // 1000
+        audio = np.concatenate([first, gap, second, np.zeros(rate * 2, dtype=np.int16)])
+
+        async def feed() -> None:
+            for start in range(0, len(audio) - per_frame + 1, per_frame):
+                chunk = audio[start : start + per_frame]
+                stream.push_frame(rtc.AudioFrame(chunk.tobytes(), rate, 1, per_frame))
+                await asyncio.sleep(FRAME_MS / 1000)
+            stream.end_input()
+
+        feeder = asyncio.create_task(feed())
+        async for event in stream:
+            seen.append((event.type.value, adapter.transcribing))
+            if event.type == stt.SpeechEventType.FINAL_TRANSCRIPT:
+                seen[-1] = (f"final {_text(event)}", adapter.transcribing)
+        await feeder
+        await stream.aclose()
+
+    asyncio.run(scenario())
+    kinds = [kind for kind, _ in seen if kind != "preflight_transcript"]
+    assert kinds[:3] == ["start_of_speech", "end_of_speech", "start_of_speech"], seen
+    finals = [(kind, busy) for kind, busy in seen if kind.startswith("final")]
+    assert len(finals) == 2, seen
+    first_seconds, second_seconds = (float(kind.split()[1]) for kind, _ in finals)
+    assert first_seconds < len(first) / rate + 0.6 < second_seconds, "in order"
+    assert finals[0][1] is True, "the newer speech was still being transcribed"
+    assert adapter.transcribing is False
+    assert adapter.newest_words == finals[1][0].split()[1]

@@ -66,6 +66,34 @@ class PreflightSTT(stt.STT[Literal["transcription_started"]]):
         self.pause_seconds = pause_seconds
         self.quiet_below = quiet_below  # the VAD's speech probability below which is quiet
         self.wrapped.on("metrics_collected", self._forward_metrics)
+        # Utterances whose speech began and whose final transcript is not out yet: the
+        # turn detector waits for them (see turn_detector.TextTurnDetector).
+        self._untranscribed = 0
+        self._all_delivered: asyncio.Event | None = None
+        self.newest_words = ""  # the latest final transcript
+
+    @property
+    def transcribing(self) -> bool:
+        return self._untranscribed > 0
+
+    async def delivered(self) -> None:
+        """Return once every utterance begun so far has its final transcript out (or
+        turned out to hold no words)."""
+        while self._untranscribed > 0:
+            if self._all_delivered is None:
+                self._all_delivered = asyncio.Event()
+            await self._all_delivered.wait()
+
+    def _utterance_began(self) -> None:
+        self._untranscribed += 1
+
+    def _utterance_done(self, words: str) -> None:
+        self._untranscribed = max(0, self._untranscribed - 1)
+        if words:
+            self.newest_words = words
+        if self._untranscribed == 0 and self._all_delivered is not None:
+            self._all_delivered.set()
+            self._all_delivered = None
 
     @property
     def model(self) -> str:
@@ -124,6 +152,10 @@ class PreflightStream(stt.RecognizeStream):
         self._adapter = adapter
         self._language = language
         self._utterance: Utterance | None = None
+        # Final transcriptions run beside the VAD, so the next speech is seen as it
+        # starts; each waits for the one before it, so transcripts keep their order.
+        self._finishing: asyncio.Task[None] | None = None
+        self._finishes: set[asyncio.Task[None]] = set()
 
     async def _metrics_monitor_task(self, event_aiter: Any) -> None:
         async for _ in event_aiter:
@@ -142,7 +174,7 @@ class PreflightStream(stt.RecognizeStream):
 
         async def follow_speech() -> None:
             async for event in vad_stream:
-                await self._on_vad(event)
+                self._on_vad(event)
 
         tasks = [asyncio.create_task(forward_input()), asyncio.create_task(follow_speech())]
         try:
@@ -150,7 +182,9 @@ class PreflightStream(stt.RecognizeStream):
         finally:
             if self._utterance is not None:
                 self._utterance.drop_guess()
-            await utils.aio.cancel_and_wait(*tasks)
+                self._utterance = None
+                self._adapter._utterance_done("")
+            await utils.aio.cancel_and_wait(*tasks, *self._finishes)
             await vad_stream.aclose()
 
     def _transcribe(
@@ -166,17 +200,19 @@ class PreflightStream(stt.RecognizeStream):
             )
         )
 
-    async def _on_vad(self, event: vad.VADEvent) -> None:
+    def _on_vad(self, event: vad.VADEvent) -> None:
         if event.type == vad.VADEventType.START_OF_SPEECH:
-            if self._utterance is not None:
+            if self._utterance is not None:  # no end came for it: nothing will
                 self._utterance.drop_guess()
+                self._adapter._utterance_done("")
             self._utterance = Utterance(event.frames)
+            self._adapter._utterance_began()
             self._event_ch.send_nowait(stt.SpeechEvent(stt.SpeechEventType.START_OF_SPEECH))
         elif event.type == vad.VADEventType.INFERENCE_DONE and self._utterance is not None:
             self._on_window(self._utterance, event)
         elif event.type == vad.VADEventType.END_OF_SPEECH and self._utterance is not None:
             utterance, self._utterance = self._utterance, None
-            await self._finish(utterance, event)
+            self._end(utterance, event)
 
     def _on_window(self, utterance: Utterance, event: vad.VADEvent) -> None:
         utterance.frames.extend(event.frames)
@@ -206,11 +242,42 @@ class PreflightStream(stt.RecognizeStream):
                 )
             )
 
-    async def _finish(self, utterance: Utterance, event: vad.VADEvent) -> None:
+    def _end(self, utterance: Utterance, event: vad.VADEvent) -> None:
         speech_end_time = time.time() - event.silence_duration - event.inference_duration
         self._event_ch.send_nowait(
             stt.SpeechEvent(stt.SpeechEventType.END_OF_SPEECH, speech_end_time=speech_end_time)
         )
+        finish = asyncio.create_task(
+            self._finish(utterance, event.frames, speech_end_time, after=self._finishing)
+        )
+        self._finishing = finish
+        self._finishes.add(finish)
+        finish.add_done_callback(self._finishes.discard)
+
+    async def _finish(
+        self,
+        utterance: Utterance,
+        frames: list[rtc.AudioFrame],
+        speech_end_time: float,
+        *,
+        after: asyncio.Task[None] | None,
+    ) -> None:
+        words = ""
+        try:
+            words = await self._final_words(utterance, frames, speech_end_time, after=after)
+        finally:
+            self._adapter._utterance_done(words)
+
+    async def _final_words(
+        self,
+        utterance: Utterance,
+        frames: list[rtc.AudioFrame],
+        speech_end_time: float,
+        *,
+        after: asyncio.Task[None] | None,
+    ) -> str:
+        """Send the utterance's final transcript once the one before it is out; return
+        its words ("" if none)."""
         final: stt.SpeechEvent | None = None
         if utterance.guess is not None:
             # Nothing was said since the pause: the guess heard all of it.
@@ -218,13 +285,15 @@ class PreflightStream(stt.RecognizeStream):
                 final = await utterance.guess
         if final is None or not _text(final):
             try:
-                final = await self._transcribe(event.frames, guess=False)
+                final = await self._transcribe(frames, guess=False)
             except Exception as exc:  # the session carries on listening
                 log.warning("transcription failed: %s", exc)
                 self._report_failure(exc)
-                return
+                return ""
+        if after is not None:
+            await asyncio.wait([after])
         if not _text(final):
-            return
+            return ""
         self._event_ch.send_nowait(
             stt.SpeechEvent(
                 stt.SpeechEventType.FINAL_TRANSCRIPT,
@@ -232,6 +301,7 @@ class PreflightStream(stt.RecognizeStream):
                 speech_end_time=final.speech_end_time or speech_end_time,
             )
         )
+        return _text(final)
 
     def _report_failure(self, cause: Exception) -> None:
         failure = TranscriptionFailed(str(cause) or type(cause).__name__)

@@ -9,7 +9,7 @@ from typing import Any
 from livekit.agents import AgentSession, stt
 
 from butler.config import VoiceSettings
-from butler.voice.preflight_stt import TranscriptionFailed
+from butler.voice.preflight_stt import PreflightSTT, TranscriptionFailed
 from butler.voice.turn_detector import TextTurnDetector
 
 
@@ -51,8 +51,8 @@ def session_options(settings: VoiceSettings, *, echo_free: bool = False) -> dict
 def attach_session_behaviour(session: AgentSession[Any], settings: VoiceSettings) -> None:
     """Call once, after creating the session and before starting it."""
     detector = session.options.turn_handling.get("turn_detection")
-    if isinstance(detector, TextTurnDetector):
-        detector.watch(session)  # it follows the speech and transcripts it decides on
+    if isinstance(detector, TextTurnDetector) and isinstance(session.stt, PreflightSTT):
+        detector.follow(session.stt)  # it waits for words still being transcribed
 
     @session.on("error")
     def _error(event: Any) -> None:

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import re
-from typing import Any
+from typing import Protocol
 
-from livekit.agents import AgentSession, LanguageCode, llm
+from livekit.agents import LanguageCode, llm
 
 # Words a finished English request rarely ends with: articles, prepositions,
 # conjunctions, possessives, auxiliaries and fillers.
@@ -121,47 +121,44 @@ def end_of_turn_probability(text: str) -> float:
     return UNFINISHED if words[-1] in UNFINISHED_ENDINGS else FINISHED
 
 
-class TextTurnDetector:
-    """The rule above, plus one fact the text alone cannot give: whether the speaker
-    has spoken again since the last final transcript. livekit decides on the end of a
-    turn when speech stops, even if the words of that newest stretch of speech are
-    still being transcribed; the decision would then see only the words before it
-    ("remind me to call my…") and commit them as the whole request. So while words
-    are outstanding the prediction waits for them: their arrival makes livekit start
-    the decision again with every word (cancelling this one), and new speech cancels
-    it too, and if the decision goes on it is made on the newest words. If they never
-    come (the STT heard only noise), the turn counts as unfinished and the longer
-    endpointing delay applies.
-
-    Stretches of speech are counted from their start, not their end: an STT that
-    transcribes at the first pause (voice/preflight_stt.py) may deliver the final words
-    before the VAD reports the end of the speech they came from."""
-
-    def __init__(self) -> None:
-        self._stretches = 0  # stretches of speech begun
-        self._heard = 0  # stretches begun before the latest final transcript
-        self._words = asyncio.Event()
-        self._last_words = ""
+class Transcription(Protocol):
+    """What the detector needs to know of the STT (voice/preflight_stt.PreflightSTT)."""
 
     @property
-    def awaiting_words(self) -> bool:
-        return self._stretches > self._heard
+    def transcribing(self) -> bool:
+        """Speech has begun whose final transcript is not out yet."""
 
-    def watch(self, session: AgentSession[Any]) -> None:
-        """Follow the session's speech and transcripts (call once, after creating it)."""
+    @property
+    def newest_words(self) -> str:
+        """The latest final transcript."""
 
-        @session.on("user_state_changed")
-        def _speech(event: Any) -> None:
-            if event.new_state == "speaking" and event.old_state != "speaking":
-                self._stretches += 1
-                self._words.clear()
+    async def delivered(self) -> None:
+        """Return once nothing is being transcribed."""
 
-        @session.on("user_input_transcribed")
-        def _words(event: Any) -> None:
-            if event.is_final:
-                self._heard = self._stretches
-                self._last_words = str(event.transcript or "")
-                self._words.set()
+
+class TextTurnDetector:
+    """The rule above, plus one fact the text alone cannot give: whether words are still
+    being transcribed. livekit decides on the end of a turn when the VAD says speech
+    stopped, even if the words of that newest stretch of speech (or of the one before,
+    on a slow machine) are still in the STT; the decision would then see only older
+    words ("remind me to call my…") and commit them as the whole request. So while the
+    STT has words outstanding, the prediction waits for them: their arrival makes
+    livekit start the decision again with every word (cancelling this one), and new
+    speech cancels it too; if the decision goes on, it is made on the newest words. If
+    they never come (a stalled STT), the turn counts as unfinished and the longer
+    endpointing delay applies.
+
+    Only the STT can say which speech its transcripts cover: counting the VAD's
+    stretches of speech here goes wrong when a transcript of older speech arrives while
+    the person is speaking again."""
+
+    def __init__(self) -> None:
+        self._transcription: Transcription | None = None
+
+    def follow(self, transcription: Transcription) -> None:
+        """Wait for this STT's words (call once, before the session starts). Without
+        one, the text rule alone decides."""
+        self._transcription = transcription
 
     @property
     def model(self) -> str:
@@ -183,14 +180,15 @@ class TextTurnDetector:
         *,
         timeout: float | None = None,  # noqa: ASYNC109
     ) -> float:
-        if self.awaiting_words:
+        transcription = self._transcription
+        if transcription is not None and transcription.transcribing:
             try:
-                await asyncio.wait_for(self._words.wait(), WORDS_TIMEOUT)
+                await asyncio.wait_for(transcription.delivered(), WORDS_TIMEOUT)
             except TimeoutError:
                 return UNFINISHED
             # The chat context predates these words; whether the turn is over depends
             # on how the newest words end.
-            return end_of_turn_probability(self._last_words)
+            return end_of_turn_probability(transcription.newest_words)
         for item in reversed(chat_ctx.items):
             if isinstance(item, llm.ChatMessage) and item.role == "user":
                 return end_of_turn_probability(item.text_content or "")
