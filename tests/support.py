@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import secrets
 import socket
+import ssl
 import threading
 import time
 import uuid
@@ -158,8 +159,10 @@ class Account:
         return {"Authorization": f"Bearer {self.access_token}"}
 
 
-def register(base_url: str, dsn: str, role: Role = Role.MEMBER) -> Account:
-    client = httpx.Client(base_url=base_url, timeout=30)
+def register(
+    base_url: str, dsn: str, role: Role = Role.MEMBER, *, verify: ssl.SSLContext | bool = True
+) -> Account:
+    client = httpx.Client(base_url=base_url, timeout=30, verify=verify)
     username = unique_name()
     response = client.post(
         "/api/auth/register",

@@ -48,6 +48,14 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", help="address to listen on (default: BUTLER_SERVER__HOST)")
     serve.add_argument("--port", type=int, help="port (default: BUTLER_SERVER__PORT, 8000)")
     serve.add_argument(
+        "--lan",
+        nargs="?",
+        const="auto",
+        metavar="ADDRESS",
+        help="serve phones and computers on the home network: HTTPS with a local "
+        "certificate, voice at this address (default: found from the network)",
+    )
+    serve.add_argument(
         "--workers",
         type=int,
         help="API processes, about one per core (default: BUTLER_SERVER__WORKERS, 1)",
@@ -247,11 +255,13 @@ def main(argv: Sequence[str] | None = None) -> int:
                 server = settings.server.model_copy(update={"workers": args.workers})
                 settings = settings.model_copy(update={"server": server})
 
-            serve(
-                settings,
-                host=args.host or settings.server.host,
-                port=args.port or settings.server.port,
-            )
+            host = args.host or settings.server.host
+            if args.lan is not None:
+                from butler.stack.home_network import on_home_network
+
+                settings, lan_host = on_home_network(settings, args.lan)
+                host = args.host or lan_host
+            serve(settings, host=host, port=args.port or settings.server.port)
             return 0
         if args.command == "migrate":
             return _run_migrate(settings)

@@ -58,7 +58,8 @@ class LiveKitSettings(BaseModel):
     # connect, and nothing contacts an address outside the network.
     ice_servers: list[str] = []
     # The embedded server: its binary (unset: the project's .tools folder, then PATH),
-    # the address media is offered on, and its ports (signalling, ICE over TCP and UDP).
+    # the address media is offered on (`butler serve --lan` sets it to this machine's
+    # address on the home network), and its ports (signalling, ICE over TCP and UDP).
     server_binary: Path | None = None
     node_ip: str = "127.0.0.1"
     port: int = Field(default=7880, ge=1, le=65535)
@@ -77,9 +78,10 @@ class LiveKitSettings(BaseModel):
         return self.url or f"ws://127.0.0.1:{self.port}"
 
     @property
-    def browser_url(self) -> str:
-        """The server's address for browsers."""
-        return self.public_url or self.url or f"ws://{self.node_ip}:{self.port}"
+    def browser_url(self) -> str | None:
+        """The server's address for browsers; None: Butler's own origin, which relays
+        the embedded server's signalling (see api/routes/livekit_relay.py)."""
+        return self.public_url or self.url
 
     @property
     def http_url(self) -> str:
@@ -95,6 +97,10 @@ class ServerSettings(BaseModel):
     # API processes; more than one spreads requests over the cores (the API is stateless).
     workers: int = Field(default=1, ge=1, le=64)
     forwarded_allow_ips: str = "127.0.0.1"
+    # "local": HTTPS with a certificate for this machine's addresses, signed by a
+    # certificate authority Butler makes once in the data folder (`butler serve --lan`
+    # sets it: a phone's browser gives the microphone only to a secure page).
+    tls: Literal["off", "local"] = "off"
     # The built web app (`make web`); unset means web/dist beside the source tree.
     web_dir: Path | None = None
 
@@ -219,6 +225,9 @@ class Settings(BaseSettings):
     agent: AgentSettings = AgentSettings()
     memory: MemorySettings = MemorySettings()
     api_url: str = "http://127.0.0.1:8000"  # where the voice worker finds the Butler API
+    # The authority that signed the API's certificate, if not a public one (the embedded
+    # stack sets it when Butler serves HTTPS with its own local certificate).
+    api_ca_file: Path | None = None
     stt: STTSettings = STTSettings()
     tts: TTSSettings = TTSSettings()
     voice: VoiceSettings = VoiceSettings()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import signal
+import ssl
 import subprocess
 import sys
 import time
@@ -34,8 +35,18 @@ class LiveStack:
     livekit_port: int
     worker_health_port: int
 
+    @property
+    def verify(self) -> ssl.SSLContext | bool:
+        """How a client checks the API's certificate: against the authority Butler made
+        when it serves HTTPS with its own (`--lan`)."""
+        authority = self.data_dir / "tls" / "ca.pem"
+        if not self.api_url.startswith("https") or not authority.exists():
+            return True
+        return ssl.create_default_context(cafile=authority)
+
     def ready(self) -> dict[str, Any]:
-        body: dict[str, Any] = httpx.get(f"{self.api_url}/readyz", timeout=5).json()
+        answer = httpx.get(f"{self.api_url}/readyz", timeout=5, verify=self.verify)
+        body: dict[str, Any] = answer.json()
         return body
 
     def wait_voice_ready(self, timeout: float = 180) -> None:
@@ -85,18 +96,20 @@ def stack_env(data_dir: Path, dsn: str, llm_url: str, **extra: str) -> dict[str,
     return env
 
 
-def start_stack(data_dir: Path, env: dict[str, str]) -> LiveStack:
+def start_stack(data_dir: Path, env: dict[str, str], *, lan: str | None = None) -> LiveStack:
+    """`butler serve` on a free port; with `lan`, as `butler serve --lan <lan>`."""
     port = free_port()
     log = (data_dir / "serve.log").open("ab")
+    extra = ["--lan", lan] if lan else []
     process = subprocess.Popen(
-        [sys.executable, "-m", "butler", "serve", "--port", str(port)],
+        [sys.executable, "-m", "butler", "serve", "--port", str(port), *extra],
         env=env,
         cwd=data_dir,
         stdout=log,
         stderr=subprocess.STDOUT,
     )
     stack = LiveStack(
-        f"http://127.0.0.1:{port}",
+        f"https://[{lan}]:{port}" if lan else f"http://127.0.0.1:{port}",
         data_dir,
         process,
         int(env["BUTLER_LIVEKIT__PORT"]),

@@ -9,7 +9,7 @@ import asyncio
 import os
 import signal
 import wave
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -51,18 +51,19 @@ def _microphone_file(folder: Path, speech: Speech, lead_seconds: float = 4.0) ->
 @pytest.fixture
 def browser_with_microphone(
     tmp_path: Path, speak: Callable[..., Speech]
-) -> Iterator[Callable[[str], Browser]]:
+) -> Iterator[Callable[..., Browser]]:
     if not CHROMIUM.exists():
         pytest.fail("Debian's chromium is missing: `make system-deps` installs it")
     with sync_playwright() as driver:
         browsers: list[Browser] = []
 
-        def launch(question: str) -> Browser:
+        def launch(question: str, extra_args: Sequence[str] = ()) -> Browser:
             wav = _microphone_file(tmp_path, speak(question))
             args = [
                 *LAUNCH["args"],
                 *_BROWSER_VOICE,
                 f"--use-file-for-fake-audio-capture={wav}%noloop",
+                *extra_args,
             ]
             browser = driver.chromium.launch(**{**LAUNCH, "args": args})
             browsers.append(browser)
@@ -138,7 +139,7 @@ def test_talking_to_butler_from_the_browser(
     live_stack: LiveStack,
     dsn: str,
     wire: AnthropicWire,
-    browser_with_microphone: Callable[[str], Browser],
+    browser_with_microphone: Callable[..., Browser],
 ) -> None:
     account = register(live_stack.api_url, dsn)
     wire.default = Reply.say("The garage door is closed.")
@@ -195,7 +196,7 @@ def test_the_app_says_when_the_butler_is_gone_and_the_next_session_works(
     live_stack: LiveStack,
     dsn: str,
     wire: AnthropicWire,
-    browser_with_microphone: Callable[[str], Browser],
+    browser_with_microphone: Callable[..., Browser],
 ) -> None:
     account = register(live_stack.api_url, dsn)
     browser = browser_with_microphone("Hello there.")

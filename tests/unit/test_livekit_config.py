@@ -50,7 +50,7 @@ def test_a_home_network_address_offers_media_there_and_uses_configured_stun() ->
     config = _config(node_ip="192.168.1.20", ice_servers=["stun:stun.example.home:3478"])
     rtc = config["rtc"]
     assert isinstance(rtc, dict)
-    assert config["bind_addresses"] == ["0.0.0.0"]  # noqa: S104
+    assert config["bind_addresses"] == ["127.0.0.1"]  # signalling is relayed by Butler
     assert rtc["node_ip"] == "192.168.1.20"
     assert rtc["tcp_port"] == 7881
     assert rtc["stun_servers"] == ["stun.example.home:3478"]
@@ -89,3 +89,4 @@ def test_urls_follow_the_mode() -> None:
     assert not external.embedded
     assert external.http_url == "https://lk.example.home"
     assert external.browser_url == "wss://voice.example.home"
+    assert embedded.browser_url is None  # Butler's own origin relays its signalling

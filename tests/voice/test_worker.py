@@ -90,7 +90,7 @@ def test_turn_handling_never_reaches_livekit_cloud() -> None:
     # No URL: Butler's own server on loopback (the embedded stack).
     assert settings.livekit.url is None
     assert settings.livekit.server_url == "ws://127.0.0.1:7880"
-    assert "livekit.cloud" not in settings.livekit.browser_url
+    assert settings.livekit.browser_url is None  # relayed on Butler's own origin
 
 
 def test_providers_follow_configuration(local_stt, local_tts, vad_model) -> None:  # type: ignore[no-untyped-def]

@@ -17,8 +17,19 @@ from butler.agent.memory_tools import memory_tools
 from butler.api.body_limit import BodyLimitMiddleware
 from butler.api.deps import CookiePolicy, LiveKitConfig, Services
 from butler.api.errors import install_error_handlers
-from butler.api.routes import admin, auth, chat, health, livekit_webhook, users, voice
+from butler.api.routes import (
+    admin,
+    auth,
+    certificate,
+    chat,
+    health,
+    livekit_relay,
+    livekit_webhook,
+    users,
+    voice,
+)
 from butler.api.routes import memory as memory_routes
+from butler.api.routes.livekit_relay import redact_tokens
 from butler.api.sse import ChatStreamEvents
 from butler.api.web import NoStoreApi, mount_web_app
 from butler.auth.accounts import Accounts, AuthPolicy
@@ -30,6 +41,7 @@ from butler.errors import ConfigError
 from butler.llm.base import LLMProvider
 from butler.llm.factory import build_provider
 from butler.memory.service import Memory, open_memory
+from butler.stack.local_tls import authority_path
 from butler.tools.base import Tool
 from butler.tools.builtin import BUILTIN_TOOLS
 from butler.tools.registry import ToolRegistry
@@ -116,6 +128,9 @@ def build_services(
             data_dir=settings.data_dir,
         ),
         cookie=CookiePolicy(secure=settings.cookie_secure),
+        local_authority=(
+            authority_path(settings.data_dir) if settings.server.tls == "local" else None
+        ),
         memory=memory,
     )
 
@@ -144,6 +159,7 @@ def create_app(settings: Settings, dsn: str, *, extra_tools: Sequence[Tool] = ()
                     await provider.aclose()
             await pool.close()
 
+    redact_tokens()
     app = FastAPI(title="Butler API", version="0.1.0", lifespan=lifespan)
     install_error_handlers(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.server.max_body_bytes)
@@ -156,6 +172,8 @@ def create_app(settings: Settings, dsn: str, *, extra_tools: Sequence[Tool] = ()
         chat.router,
         voice.router,
         livekit_webhook.router,
+        livekit_relay.router,
+        certificate.router,
         memory_routes.router,
     ):
         app.include_router(router)

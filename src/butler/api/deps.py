@@ -53,6 +53,7 @@ class Services:
     livekit: LiveKitConfig
     cookie: CookiePolicy
     memory: Memory
+    local_authority: Path | None = None  # served at /ca.crt when Butler made its own
 
 
 def get_services(request: Request) -> Services:

@@ -23,7 +23,9 @@ from butler.db import migrate
 from butler.db.embedded import exclusive_serve_lock
 from butler.db.pool import connect
 from butler.db.runtime import open_database
+from butler.stack.home_network import bracketed
 from butler.stack.local_stack import LocalStack
+from butler.stack.local_tls import LocalTLS, ensure_certificate
 from butler.tools.base import Tool
 from butler.users import repository as users
 from butler.users.models import Role
@@ -58,26 +60,37 @@ def announce_invite(invite: invites.Invite, base_url: str) -> None:
 
 
 def uvicorn_config(
-    settings: Settings, dsn: str, *, host: str, port: int, extra_tools: Sequence[Tool] = ()
+    settings: Settings,
+    dsn: str,
+    *,
+    host: str,
+    port: int,
+    extra_tools: Sequence[Tool] = (),
+    tls: LocalTLS | None = None,
 ) -> uvicorn.Config:
     return uvicorn.Config(
         create_app(settings, dsn, extra_tools=extra_tools),
         host=host,
         port=port,
-        **_shared_options(settings),
+        **_shared_options(settings, tls),
     )
 
 
-def _shared_options(settings: Settings) -> dict[str, Any]:
-    return {
+def _shared_options(settings: Settings, tls: LocalTLS | None) -> dict[str, Any]:
+    options: dict[str, Any] = {
         # X-Forwarded-For is honoured only from these addresses (the reverse proxy).
         "proxy_headers": True,
         "forwarded_allow_ips": settings.server.forwarded_allow_ips,
         "log_level": settings.log_level.lower(),
     }
+    if tls is not None:
+        options.update(ssl_certfile=str(tls.certificate), ssl_keyfile=str(tls.key))
+    return options
 
 
-def _run_workers(settings: Settings, dsn: str, *, host: str, port: int) -> None:
+def _run_workers(
+    settings: Settings, dsn: str, *, host: str, port: int, tls: LocalTLS | None
+) -> None:
     """Several API processes on one socket (the API keeps no state between requests)."""
     os.environ[WORKER_DSN_VARIABLE] = dsn
     config = uvicorn.Config(
@@ -86,7 +99,7 @@ def _run_workers(settings: Settings, dsn: str, *, host: str, port: int) -> None:
         host=host,
         port=port,
         workers=settings.server.workers,
-        **_shared_options(settings),
+        **_shared_options(settings, tls),
     )
     socket = config.bind_socket()
     Multiprocess(config, sockets=[socket]).run()
@@ -128,29 +141,65 @@ def _serve(settings: Settings, *, host: str, port: int) -> None:
         if database_url is None
         else contextlib.nullcontext()
     )
+    tls = local_tls(settings, host)
     with (
         lock,
         open_database(settings.data_dir, database_url) as dsn,
-        voice_stack(settings, host=host, port=port),
+        voice_stack(settings, host=host, port=port, tls=tls),
     ):
         migrate.upgrade(dsn)
         invite = asyncio.run(first_admin_invite(dsn, timedelta(days=settings.auth.invite_ttl_days)))
+        address = public_address(settings, host, port, tls)
         if invite is not None:
-            announce_invite(invite, f"http://{host}:{port}")
+            announce_invite(invite, address)
+        if tls is not None:
+            announce_home_network(address)
         if settings.server.workers > 1:
-            _run_workers(settings, dsn, host=host, port=port)
+            _run_workers(settings, dsn, host=host, port=port, tls=tls)
         else:
-            uvicorn.Server(uvicorn_config(settings, dsn, host=host, port=port)).run()
+            uvicorn.Server(uvicorn_config(settings, dsn, host=host, port=port, tls=tls)).run()
+
+
+def local_tls(settings: Settings, host: str) -> LocalTLS | None:
+    """With `tls = local`: the certificate for every address the server is reached at."""
+    if settings.server.tls != "local":
+        return None
+    addresses = [a for a in (host, settings.livekit.node_ip) if a not in _ANY_ADDRESS]
+    return ensure_certificate(settings.data_dir, addresses)
+
+
+def public_address(settings: Settings, host: str, port: int, tls: LocalTLS | None) -> str:
+    """Where people open Butler: the home-network address when it listens there."""
+    scheme = "https" if tls is not None else "http"
+    shown = settings.livekit.node_ip if host in _ANY_ADDRESS else host
+    return f"{scheme}://{bracketed(shown)}:{port}"
+
+
+def announce_home_network(address: str) -> None:
+    print(
+        f"\nButler is on your home network at {address}\n"
+        "On each phone or computer, open that address. To make the browser trust it (no\n"
+        f"warning, and the app installable), install {address}/ca.crt once: see the README,\n"
+        "'Talking from a phone'.\n",
+        flush=True,
+    )
 
 
 @contextlib.contextmanager
-def voice_stack(settings: Settings, *, host: str, port: int) -> Iterator[None]:
+def voice_stack(
+    settings: Settings, *, host: str, port: int, tls: LocalTLS | None = None
+) -> Iterator[None]:
     """With no LiveKit URL configured, a supervised LiveKit server and voice worker for
     as long as the API runs; with one, nothing (workers run as `butler voice`)."""
     if not settings.livekit.embedded:
         yield
         return
-    stack = LocalStack(settings, api_url=f"http://{local_address(host)}:{port}")
+    scheme = "https" if tls is not None else "http"
+    stack = LocalStack(
+        settings,
+        api_url=f"{scheme}://{local_address(host)}:{port}",
+        api_authority=tls.authority if tls is not None else None,
+    )
     stack.start()
     try:
         yield
@@ -158,8 +207,11 @@ def voice_stack(settings: Settings, *, host: str, port: int) -> Iterator[None]:
         stack.stop()
 
 
+_ANY_ADDRESS = {"", "0.0.0.0", "::"}  # noqa: S104 (comparing, not binding)
+
+
 def local_address(host: str) -> str:
     """Where a process on this machine reaches an API listening on `host`."""
-    if host in {"", "0.0.0.0", "::", "localhost"}:  # noqa: S104 (comparing, not binding)
+    if host in _ANY_ADDRESS or host == "localhost":
         return "127.0.0.1"
-    return f"[{host}]" if ":" in host else host
+    return bracketed(host)

@@ -22,7 +22,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 log = logging.getLogger(__name__)
 
 SOURCE_TREE_WEB_DIR = Path(__file__).resolve().parents[3] / "web" / "dist"
-_SERVER_ONLY = ("api", "healthz", "readyz", "docs", "redoc", "openapi.json")
+_SERVER_ONLY = ("api", "healthz", "readyz", "docs", "redoc", "openapi.json", "livekit", "ca.crt")
 _REVALIDATE = {"index.html", "sw.js", "registerSW.js", "manifest.webmanifest"}
 
 _NOT_BUILT = """<!doctype html><html lang="en"><head><meta charset="utf-8">

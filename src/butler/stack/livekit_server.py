@@ -14,6 +14,7 @@ from pathlib import Path
 
 from butler.config import LiveKitSettings
 from butler.errors import ConfigError
+from butler.stack.home_network import bracketed
 
 LIVEKIT_VERSION = "v1.13.5"
 PROJECT_ROOT = Path(__file__).resolve().parents[3]
@@ -57,10 +58,12 @@ def server_config(
     own UDP port: an address of the node that answers nothing, which leaves clients
     their host candidates, and those connect on one machine and a home network.
 
-    Signalling listens on 127.0.0.1 only. The media port listens on the machine's
-    addresses but offers only the node IP: WebRTC clients never bind the loopback
-    interface, so a client on this machine reaches 127.0.0.1 from one of its own
-    addresses, and the reply goes back there; nothing leaves the machine.
+    Signalling listens on 127.0.0.1 only, also when serving the home network: browsers
+    reach it through Butler's own origin (api/routes/livekit_relay.py). The media
+    ports listen on the machine's addresses but offer only the node IP: WebRTC clients
+    never bind the loopback interface, so a client on this machine reaches 127.0.0.1
+    from one of its own addresses, and the reply goes back there; nothing leaves the
+    machine.
     """
     stun = [s.removeprefix("stun:") for s in settings.ice_servers if s.startswith("stun:")]
     loopback = settings.node_ip == "127.0.0.1"
@@ -68,7 +71,7 @@ def server_config(
         "udp_port": settings.rtc_udp_port,
         "node_ip": settings.node_ip,
         "use_external_ip": False,
-        "stun_servers": stun or [f"{settings.node_ip}:{settings.rtc_udp_port}"],
+        "stun_servers": stun or [f"{bracketed(settings.node_ip)}:{settings.rtc_udp_port}"],
     }
     if loopback:
         # The ICE-over-TCP listener cannot be bound to one address, so on loopback (where
@@ -79,7 +82,7 @@ def server_config(
         rtc["tcp_port"] = settings.rtc_tcp_port
     config: dict[str, object] = {
         "port": settings.port,
-        "bind_addresses": ["127.0.0.1" if loopback else "0.0.0.0"],  # noqa: S104
+        "bind_addresses": ["127.0.0.1"],
         "keys": {api_key: api_secret},
         "rtc": rtc,
         "room": {"empty_timeout": 120, "departure_timeout": 1},

@@ -51,10 +51,10 @@ def local_speech(settings: Settings) -> dict[str, str]:
     return env
 
 
-def worker_env(settings: Settings, api_url: str) -> dict[str, str]:
+def worker_env(settings: Settings, api_url: str, api_authority: Path | None) -> dict[str, str]:
     lk = settings.livekit
     assert lk.api_key is not None and lk.api_secret is not None
-    return {
+    env = {
         **os.environ,
         **local_speech(settings),
         "BUTLER_LIVEKIT__URL": lk.server_url,
@@ -65,14 +65,22 @@ def worker_env(settings: Settings, api_url: str) -> dict[str, str]:
         # livekit-agents' development mode may reach LiveKit Cloud: never here.
         "LIVEKIT_DEV_MODE": "0",
     }
+    if api_authority is not None:
+        env["BUTLER_API_CA_FILE"] = str(api_authority)
+    return env
 
 
 class LocalStack:
     """The LiveKit server and the voice worker, started and stopped together."""
 
-    def __init__(self, settings: Settings, *, api_url: str) -> None:
+    def __init__(
+        self, settings: Settings, *, api_url: str, api_authority: Path | None = None
+    ) -> None:
         self.settings = settings
         self.api_url = api_url
+        # The authority that signed the API's certificate, when it serves HTTPS with a
+        # local one (local_tls): both children call the API.
+        self.api_authority = api_authority
         self.folder = settings.data_dir / "stack"
         self.children: list[SupervisedProcess] = []
         self.problem = ""
@@ -118,7 +126,7 @@ class LocalStack:
             ChildSpec(
                 name=LIVEKIT,
                 argv=[str(binary), "--config", str(config_path)],
-                env={"PATH": os.environ.get("PATH", "/usr/bin:/bin")},
+                env=self._livekit_env(),
                 log_path=self.folder / "livekit.log",
                 pid_path=self.folder / "livekit.pid",
                 healthy=lambda: http_ok(f"http://127.0.0.1:{lk.port}/"),
@@ -127,12 +135,19 @@ class LocalStack:
             on_change=self._write_status,
         )
 
+    def _livekit_env(self) -> dict[str, str]:
+        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
+        if self.api_authority is not None:
+            # Its only TLS peer is the API (the webhook), so only that authority.
+            env["SSL_CERT_FILE"] = str(self.api_authority)
+        return env
+
     def _worker(self) -> SupervisedProcess:
         return SupervisedProcess(
             ChildSpec(
                 name=WORKER,
                 argv=[sys.executable, "-m", "butler", "voice"],
-                env=worker_env(self.settings, self.api_url),
+                env=worker_env(self.settings, self.api_url, self.api_authority),
                 log_path=self.folder / "voice-worker.log",
                 pid_path=self.folder / "voice-worker.pid",
                 healthy=lambda: http_ok(worker_health_url(self.settings)),

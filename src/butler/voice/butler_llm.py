@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import json
 import logging
+import ssl
 import time
 import uuid
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -43,6 +45,7 @@ class ButlerAPI:
     session_id: str
     timeout_seconds: float = 8.0
     apology: str = "Sorry, I can't think straight right now. Please try again in a moment."
+    ca_file: Path | None = None  # trusted for base_url besides the public authorities
     client: httpx.AsyncClient | None = None
     outcome: TurnOutcome = field(default_factory=TurnOutcome)
     # One id for every request of one user turn: preemptive generation may ask on an
@@ -61,6 +64,7 @@ class ButlerAPI:
                 base_url=self.base_url,
                 headers={"Authorization": f"Bearer {self.credential}"},
                 timeout=httpx.Timeout(self.timeout_seconds, connect=2.0),
+                verify=_trusting(self.ca_file),
             )
         return self.client
 
@@ -193,3 +197,11 @@ class _ButlerStream(llm.LLMStream):
         self._event_ch.send_nowait(
             llm.ChatChunk(id="butler", delta=llm.ChoiceDelta(role="assistant", content=text))
         )
+
+
+def _trusting(ca_file: Path | None) -> ssl.SSLContext | bool:
+    if ca_file is None:
+        return True
+    context = ssl.create_default_context()
+    context.load_verify_locations(cafile=ca_file)
+    return context

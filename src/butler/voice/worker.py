@@ -51,6 +51,7 @@ def voice_api_for_job(metadata: str, room_name: str, settings: Settings) -> Butl
         raise SessionRefused("the dispatch carries no voice credential")
     return ButlerAPI(
         base_url=settings.api_url,
+        ca_file=settings.api_ca_file,
         credential=credential,
         session_id=room_name,
         timeout_seconds=settings.voice.api_timeout_seconds,

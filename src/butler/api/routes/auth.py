@@ -116,7 +116,9 @@ async def logout(request: Request, services: ServicesDep, conn: Db) -> Response:
 
 
 @router.post("/token", response_model=VoiceTokenResponse, responses=error_responses(401, 503))
-async def voice_token(user: CurrentUser, services: ServicesDep, conn: Db) -> VoiceTokenResponse:
+async def voice_token(
+    request: Request, user: CurrentUser, services: ServicesDep, conn: Db
+) -> VoiceTokenResponse:
     """A fresh room with the butler dispatched into it, and a token to join it.
 
     The butler's credential for the room goes to the worker with the dispatch; the
@@ -134,7 +136,7 @@ async def voice_token(user: CurrentUser, services: ServicesDep, conn: Db) -> Voi
         room_name=room_name,
         api_key=lk.api_key,
         api_secret=lk.api_secret,
-        url=lk.settings.browser_url,
+        url=lk.settings.browser_url or relay_url(request),
         ttl_seconds=lk.settings.token_ttl_seconds,
     )
     return VoiceTokenResponse(
@@ -161,3 +163,10 @@ async def voice_availability(
     return VoiceAvailability(
         available=False, message=message, fix=health.fix if user.is_admin else None
     )
+
+
+def relay_url(request: Request) -> str:
+    """The embedded server's signalling as relayed on the origin the browser used
+    (api/routes/livekit_relay.py): the address it reached Butler at works for voice too."""
+    scheme = "wss" if request.url.scheme == "https" else "ws"
+    return f"{scheme}://{request.url.netloc}/livekit"
