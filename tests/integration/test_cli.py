@@ -207,6 +207,10 @@ def test_invalid_settings_and_arguments_say_what_to_fix(tmp_path: Path) -> None:
     bad_duration = _butler("invite", "--expires", "soon", env=_env(tmp_path))
     assert bad_duration.returncode == 2
     assert "30m, 12h, 7d or 2w" in bad_duration.stderr
+    not_an_address = _butler("serve", "--lan", "my-laptop", env=_env(tmp_path))
+    assert not_an_address.returncode == 2
+    assert "--lan takes this machine's IP address" in not_an_address.stderr
+    assert not (tmp_path / "postgres").exists(), "nothing may start before the check"
 
 
 def test_doctor_checks_the_embedding_model_and_the_voice_server(tmp_path: Path) -> None:

@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import httpx
 import numpy as np
 from tests.fakes.wire import AnthropicWire, Reply
 from tests.integration.chat_helpers import stored, wait_for
@@ -204,3 +205,45 @@ def test_two_people_at_once_each_hear_only_their_own_replies(
     assert not any("garden" in t for t in second.record.butler_said(second.identity))
     assert "garden" in stored(dsn, people[0].id)[-1]["content"]
     assert "oven" in stored(dsn, people[1].id)[-1]["content"]
+
+
+def test_the_signalling_relay_passes_only_livekit_signalling(
+    live_stack: LiveStack, dsn: str
+) -> None:
+    """Butler's origin relays the embedded server's signalling (api/routes/livekit_relay):
+    a refused token is refused there too, with LiveKit's reason on `validate`; no other
+    path reaches the server; and the token never reaches Butler's log."""
+    from websockets.exceptions import InvalidStatus
+    from websockets.sync.client import connect
+
+    account = register(live_stack.api_url, dsn)
+    grant = voice_token(live_stack.api_url, account.access_token)
+    relay = grant["livekit_url"]
+    assert relay == live_stack.api_url.replace("http", "ws") + "/livekit"
+
+    # A forged token: refused before any message, and `validate` says why.
+    forged = grant["livekit_token"][:-4] + "AAAA"
+    try:
+        with connect(f"{relay}/rtc?access_token={forged}", open_timeout=10):
+            raise AssertionError("a forged token was let through")
+    except InvalidStatus as refused:
+        assert refused.response.status_code == 403
+    why = httpx.get(f"{live_stack.api_url}/livekit/rtc/validate", params={"access_token": forged})
+    assert why.status_code == 401, why.text
+    # Anything but the signalling paths is closed at once or not found.
+    for path in ("twirp/livekit.RoomService/ListRooms", "rtc/../twirp", "metrics"):
+        try:
+            with connect(f"{relay}/{path}", open_timeout=10) as socket:
+                raise AssertionError(f"/{path} was relayed: {socket}")
+        except InvalidStatus as refused:
+            assert refused.response.status_code == 403
+    listing = httpx.post(f"{live_stack.api_url}/livekit/twirp/livekit.RoomService/ListRooms")
+    assert listing.status_code in (404, 405)
+    assert httpx.get(f"{live_stack.api_url}/livekit/").status_code == 404
+
+    # The real token works through the relay (the first signalling message arrives).
+    with connect(f"{relay}/rtc?access_token={grant['livekit_token']}", open_timeout=10) as ok:
+        assert isinstance(ok.recv(timeout=10), bytes)
+    log = (live_stack.data_dir / "serve.log").read_text()
+    assert "/livekit/rtc" in log and "access_token=<redacted>" in log
+    assert grant["livekit_token"] not in log and forged not in log
