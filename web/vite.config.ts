@@ -4,8 +4,18 @@ import { defineConfig } from "vite";
 import { VitePWA } from "vite-plugin-pwa";
 
 // Paths the service worker must never answer from its cache: the API (and with it
-// every auth response), the health probes and the API's own documentation.
-const serverOnly = [/^\/api\//, /^\/healthz$/, /^\/readyz$/, /^\/docs/, /^\/openapi\.json$/];
+// every auth response), the health probes, the API's own documentation, the voice
+// server's relayed signalling and the local certificate authority (a phone opens
+// /ca.crt to install it).
+const serverOnly = [
+  /^\/api\//,
+  /^\/healthz$/,
+  /^\/readyz$/,
+  /^\/docs/,
+  /^\/openapi\.json$/,
+  /^\/livekit\//,
+  /^\/ca\.crt$/,
+];
 
 export default defineConfig({
   plugins: [

@@ -326,3 +326,19 @@ def test_voice_is_available_when_the_server_answers(new_account: Callable[..., A
 def test_voice_token_needs_a_signed_in_user(base_url: str) -> None:
     assert httpx.post(f"{base_url}/api/auth/token").status_code == 401
     assert httpx.get(f"{base_url}/api/auth/voice").status_code == 401
+
+
+def test_with_its_own_livekit_server_butler_relays_nothing(base_url: str) -> None:
+    """The relay and the certificate download exist for the embedded stack and `--lan`;
+    with a LiveKit URL configured (this server) and no local TLS, both are absent."""
+    from websockets.exceptions import InvalidStatus
+    from websockets.sync.client import connect
+
+    assert httpx.get(f"{base_url}/livekit/rtc/validate").status_code == 404
+    with pytest.raises(InvalidStatus) as refused:
+        with connect(base_url.replace("http", "ws") + "/livekit/rtc", open_timeout=10):
+            pass
+    assert refused.value.response.status_code == 403
+    certificate = httpx.get(f"{base_url}/ca.crt")
+    assert certificate.status_code == 404
+    assert certificate.json()["error"] == "not_found"
