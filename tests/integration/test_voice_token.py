@@ -120,6 +120,41 @@ def test_each_voice_session_gets_a_fresh_room(new_account: Callable[..., Account
     assert len(rooms) == 3
 
 
+def test_a_new_room_replacing_a_lost_one_ends_it_but_not_anyone_elses(
+    new_account: Callable[..., Account], livekit: LiveKitServer
+) -> None:
+    """After a lost connection the app asks for a room that replaces the old one: the
+    old room's credential stops working and the room closes; naming another person's
+    room (or nonsense) changes nothing of theirs."""
+    account, other = new_account(), new_account()
+    old_credential, old_room = dispatched_credential(account)
+    theirs, their_room = dispatched_credential(other)
+    for name in (their_room, "no-such-room"):
+        fresh = account.client.post(
+            "/api/auth/token", json={"replaces": name}, headers=account.auth
+        )
+        assert fresh.status_code == 200, fresh.text
+    assert their_room in _rooms(livekit)
+    assert _me(account, theirs) == 200
+    assert _me(account, old_credential) == 200, "not replaced yet"
+
+    fresh = account.client.post(
+        "/api/auth/token", json={"replaces": old_room}, headers=account.auth
+    )
+    assert fresh.status_code == 200 and fresh.json()["room_name"] != old_room
+    assert _me(account, old_credential) == 401
+    assert old_room not in _rooms(livekit)
+    too_long = account.client.post(
+        "/api/auth/token", json={"replaces": "x" * 500}, headers=account.auth
+    )
+    assert too_long.status_code == 422
+
+
+def _me(account: Account, credential: str) -> int:
+    headers = {"Authorization": f"Bearer {credential}"}
+    return account.client.get("/api/voice/me", headers=headers).status_code
+
+
 def test_browser_held_tokens_cannot_call_the_voice_routes(
     new_account: Callable[..., Account],
 ) -> None:
@@ -335,9 +370,9 @@ def test_with_its_own_livekit_server_butler_relays_nothing(base_url: str) -> Non
     from websockets.sync.client import connect
 
     assert httpx.get(f"{base_url}/livekit/rtc/validate").status_code == 404
-    with pytest.raises(InvalidStatus) as refused:
-        with connect(base_url.replace("http", "ws") + "/livekit/rtc", open_timeout=10):
-            pass
+    relay = base_url.replace("http", "ws") + "/livekit/rtc"
+    with pytest.raises(InvalidStatus) as refused, connect(relay, open_timeout=10):
+        pass
     assert refused.value.response.status_code == 403
     certificate = httpx.get(f"{base_url}/ca.crt")
     assert certificate.status_code == 404

@@ -57,8 +57,10 @@ def browser_with_microphone(
     with sync_playwright() as driver:
         browsers: list[Browser] = []
 
-        def launch(question: str, extra_args: Sequence[str] = ()) -> Browser:
-            wav = _microphone_file(tmp_path, speak(question))
+        def launch(
+            question: str, extra_args: Sequence[str] = (), lead_seconds: float = 4.0
+        ) -> Browser:
+            wav = _microphone_file(tmp_path, speak(question), lead_seconds)
             args = [
                 *LAUNCH["args"],
                 *_BROWSER_VOICE,
@@ -214,3 +216,58 @@ def test_the_app_says_when_the_butler_is_gone_and_the_next_session_works(
     page.get_by_role("button", name="Talk to Butler").click()
     expect(state).to_have_text("Listening", timeout=60_000)
     page.context.close()
+
+
+def test_the_app_reconnects_when_the_voice_server_restarts(
+    live_stack: LiveStack,
+    dsn: str,
+    wire: AnthropicWire,
+    browser_with_microphone: Callable[..., Browser],
+) -> None:
+    """The LiveKit server dies mid-session: the app says the connection dropped, and
+    once the supervisor has it back, a new room (with a new butler) replaces the lost
+    one, whose session ends; the person goes on talking."""
+    account = register(live_stack.api_url, dsn)
+    wire.default = Reply.say("The porch light is on.")
+    # Chromium plays the file from its start for each capture: the question comes 10 s
+    # into each room, after the server is killed in the first.
+    browser = browser_with_microphone("Is the porch light on?", lead_seconds=10)
+    page = _voice_screen(browser, live_stack, account.username)
+    with page.expect_response("**/api/auth/token") as token:
+        page.get_by_role("button", name="Talk to Butler").click()
+    lost_room = token.value.json()["room_name"]
+    state = page.get_by_test_id("voice-state")
+    expect(state).to_have_text("Listening", timeout=60_000)
+
+    server = live_stack.child_pid("livekit")
+    with page.expect_response("**/api/auth/token", timeout=120_000) as renewed:
+        os.killpg(server, signal.SIGKILL)
+        expect(state).to_contain_text("Reconnecting", timeout=30_000)
+        restarted(live_stack, "livekit", server)
+    new_room = renewed.value.json()["room_name"]
+    assert new_room != lost_room
+    expect(state).to_have_text("Listening", timeout=60_000)
+    transcript = page.get_by_role("log", name="Transcript")
+    expect(transcript.locator("article.assistant")).to_contain_text(
+        "The porch light is on", timeout=40_000
+    )
+    assert wait_for(lambda: len(stored(dsn, account.id)) == 2, timeout=10)
+    # The lost room's session ended: its worker saw the room go (or the new room
+    # replaced it), so its credential works no more.
+    assert _session_end(dsn, lost_room) in {"worker_ended", "replaced"}
+    page.get_by_role("button", name="End").click()
+    expect(page.get_by_role("button", name="Talk to Butler")).to_be_visible()
+    page.context.close()
+
+
+def _session_end(dsn: str, room: str) -> str | None:
+    import asyncpg
+    from tests.support import run
+
+    async def reason(conn: asyncpg.Connection) -> str | None:
+        found: str | None = await conn.fetchval(
+            "SELECT end_reason FROM butler.voice_sessions WHERE room_name = $1", room
+        )
+        return found
+
+    return run(reason, dsn)

@@ -1,6 +1,11 @@
-import { ConnectionState } from "livekit-client";
+import { ConnectionState, DisconnectReason } from "livekit-client";
 import { describe, expect, it } from "vitest";
-import { describeVoiceError, mediaFailureName, voiceUiState } from "../src/voice/state";
+import {
+  describeVoiceError,
+  mediaFailureName,
+  reconnectsAfter,
+  voiceUiState,
+} from "../src/voice/state";
 
 describe("voiceUiState", () => {
   it("is idle when not in a room, whatever the agent's last state", () => {
@@ -66,5 +71,32 @@ describe("describeVoiceError", () => {
   it("says something useful about an unknown failure", () => {
     expect(describeVoiceError(new Error("boom"))).toBe("Voice could not start (boom).");
     expect(describeVoiceError({ name: mediaFailureName("NotFound") })).toMatch(/No microphone/);
+  });
+});
+
+describe("reconnectsAfter", () => {
+  it("replaces a room whose connection was lost", () => {
+    for (const reason of [
+      undefined,
+      DisconnectReason.UNKNOWN_REASON,
+      DisconnectReason.SERVER_SHUTDOWN,
+      DisconnectReason.SIGNAL_CLOSE,
+      DisconnectReason.JOIN_FAILURE,
+      DisconnectReason.STATE_MISMATCH,
+    ]) {
+      expect(reconnectsAfter(reason)).toBe(true);
+    }
+  });
+
+  it("leaves a room that was ended on purpose", () => {
+    for (const reason of [
+      DisconnectReason.CLIENT_INITIATED,
+      DisconnectReason.ROOM_DELETED,
+      DisconnectReason.PARTICIPANT_REMOVED,
+      DisconnectReason.DUPLICATE_IDENTITY,
+      DisconnectReason.ROOM_CLOSED,
+    ]) {
+      expect(reconnectsAfter(reason)).toBe(false);
+    }
   });
 });

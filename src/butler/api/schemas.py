@@ -100,6 +100,15 @@ class VoiceOption(BaseModel):
     label: str
 
 
+class VoiceTokenRequest(BaseModel):
+    replaces: str | None = Field(
+        default=None,
+        max_length=128,
+        description="A room of one's own that this one replaces (its connection was "
+        "lost): its session ends and it closes. Anyone else's room is left alone.",
+    )
+
+
 class VoiceTokenResponse(BaseModel):
     livekit_token: str
     room_name: str

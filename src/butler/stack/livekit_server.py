@@ -85,7 +85,10 @@ def server_config(
         "bind_addresses": ["127.0.0.1"],
         "keys": {api_key: api_secret},
         "rtc": rtc,
-        "room": {"empty_timeout": 120, "departure_timeout": 1},
+        # Rooms are made by the API (with the butler dispatched): a client rejoining a
+        # room the server no longer has (it restarted) is refused, and the app asks
+        # for a new room instead of waiting in an empty one.
+        "room": {"empty_timeout": 120, "departure_timeout": 1, "auto_create": False},
         "logging": {"level": "info"},
     }
     if webhook_url:

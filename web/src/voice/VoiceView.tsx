@@ -15,14 +15,24 @@ import {
   describeVoiceError,
   mediaFailureName,
   microphoneUnavailableReason,
+  reconnectsAfter,
   VOICE_LABELS,
   voiceUiState,
 } from "./state";
 
 // How long the butler may take to join a room before the screen says it did not.
 const AGENT_JOIN_SECONDS = 30;
+// After a lost connection: how long to keep trying for a new room, and how often.
+const RECONNECT_SECONDS = 90;
+const RECONNECT_EVERY_SECONDS = 2;
 
-type Phase = { name: "idle" } | { name: "fetching" } | { name: "joined"; grant: VoiceGrant };
+type Phase =
+  | { name: "idle" }
+  | { name: "fetching" }
+  | { name: "reconnecting" }
+  | { name: "joined"; grant: VoiceGrant };
+
+const sleep = (seconds: number) => new Promise((done) => setTimeout(done, seconds * 1000));
 
 function Transcript({ butlerName }: { butlerName: string }) {
   const { localParticipant } = useLocalParticipant();
@@ -145,7 +155,35 @@ export default function VoiceView({ user }: { user: User }) {
     }
   };
 
+  /**
+   * The connection to the room was lost (the voice server restarted, say): once voice
+   * is available again, a new room replaces the old one, with a new butler in it.
+   */
+  const reconnect = async (lost: VoiceGrant) => {
+    setPhase({ name: "reconnecting" });
+    const deadline = Date.now() + RECONNECT_SECONDS * 1000;
+    while (Date.now() < deadline) {
+      try {
+        const voice = await api.json<VoiceAvailability>("/api/auth/voice");
+        if (voice.available) {
+          const grant = await api.json<VoiceGrant>("/api/auth/token", {
+            method: "POST",
+            headers: { "Content-Type": "application/json" },
+            body: JSON.stringify({ replaces: lost.room_name }),
+          });
+          setPhase({ name: "joined", grant });
+          return;
+        }
+      } catch {
+        // not back yet: try again shortly
+      }
+      await sleep(RECONNECT_EVERY_SECONDS);
+    }
+    fail("Voice was disconnected and could not reconnect. Tap the microphone to try again.");
+  };
+
   const grant = phase.name === "joined" ? phase.grant : null;
+  const waiting = phase.name === "fetching" || phase.name === "reconnecting";
   return (
     <section className="voice" aria-label="Voice">
       {error && (
@@ -170,7 +208,10 @@ export default function VoiceView({ user }: { user: User }) {
           onMediaDeviceFailure={(failure) =>
             fail(describeVoiceError({ name: mediaFailureName(failure) }, grant.livekit_url, admin))
           }
-          onDisconnected={() => setPhase((p) => (p.name === "joined" ? { name: "idle" } : p))}
+          onDisconnected={(reason) => {
+            if (reconnectsAfter(reason)) void reconnect(grant);
+            else setPhase((p) => (p.name === "joined" ? { name: "idle" } : p));
+          }}
         >
           <Session butlerName={butlerName} onEnd={() => setPhase({ name: "idle" })} />
         </LiveKitRoom>
@@ -186,12 +227,12 @@ export default function VoiceView({ user }: { user: User }) {
           )}
         </div>
       ) : (
-        <div className="voice-stage" data-state={phase.name === "fetching" ? "connecting" : "idle"}>
+        <div className="voice-stage" data-state={waiting ? phase.name.replace("fetching", "connecting") : "idle"}>
           <button
             type="button"
             className="mic"
             onClick={() => void start()}
-            disabled={phase.name === "fetching" || availability === null}
+            disabled={waiting || availability === null}
             aria-label={`Talk to ${butlerName}`}
           >
             <svg viewBox="0 0 24 24" aria-hidden="true" width="40" height="40">
@@ -202,7 +243,11 @@ export default function VoiceView({ user }: { user: User }) {
             </svg>
           </button>
           <p className="voice-state" role="status" data-testid="voice-state">
-            {phase.name === "fetching" ? VOICE_LABELS.connecting : VOICE_LABELS.idle}
+            {phase.name === "fetching"
+              ? VOICE_LABELS.connecting
+              : phase.name === "reconnecting"
+                ? VOICE_LABELS.reconnecting
+                : VOICE_LABELS.idle}
           </p>
         </div>
       )}

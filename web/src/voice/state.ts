@@ -3,7 +3,7 @@
  * agent's own `lk.agent.state` attribute (never from timers).
  */
 import type { AgentState } from "@livekit/components-react";
-import { ConnectionState } from "livekit-client";
+import { ConnectionState, DisconnectReason } from "livekit-client";
 
 export type VoiceUiState =
   | "idle"
@@ -106,4 +106,24 @@ export function microphoneUnavailableReason(): string | null {
     return "This browser cannot record audio. Try a current Chrome, Edge, Firefox or Safari.";
   }
   return null;
+}
+
+/**
+ * Whether a room that ended this way should be replaced by a new one at once: the
+ * connection was lost (the voice server restarted, the network dropped), rather than
+ * ended on purpose by the person, the butler or an admin.
+ */
+export function reconnectsAfter(reason: DisconnectReason | undefined): boolean {
+  switch (reason) {
+    case undefined:
+    case DisconnectReason.UNKNOWN_REASON:
+    case DisconnectReason.SERVER_SHUTDOWN:
+    case DisconnectReason.STATE_MISMATCH:
+    case DisconnectReason.JOIN_FAILURE:
+    case DisconnectReason.MIGRATION:
+    case DisconnectReason.SIGNAL_CLOSE:
+      return true;
+    default: // the person's End, the butler's goodbye, a removal, a duplicate
+      return false;
+  }
 }

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
+import uuid
+from typing import Annotated
 
-from fastapi import APIRouter, Request, Response, status
+import asyncpg
+from fastapi import APIRouter, Body, Request, Response, status
 
 from butler.api.deps import ClientIp, CurrentUser, Db, ServicesDep
 from butler.api.schemas import (
@@ -13,11 +16,13 @@ from butler.api.schemas import (
     SessionResponse,
     UserOut,
     VoiceAvailability,
+    VoiceTokenRequest,
     VoiceTokenResponse,
     error_responses,
 )
 from butler.auth import livekit_tokens, voice_sessions
 from butler.auth.accounts import SignedIn
+from butler.auth.livekit_rooms import LiveKitRooms
 from butler.errors import ButlerError, NotAuthenticated
 from butler.stack.health import voice_health
 from butler.users import repository as users
@@ -117,13 +122,20 @@ async def logout(request: Request, services: ServicesDep, conn: Db) -> Response:
 
 @router.post("/token", response_model=VoiceTokenResponse, responses=error_responses(401, 503))
 async def voice_token(
-    request: Request, user: CurrentUser, services: ServicesDep, conn: Db
+    request: Request,
+    user: CurrentUser,
+    services: ServicesDep,
+    conn: Db,
+    body: Annotated[VoiceTokenRequest | None, Body()] = None,
 ) -> VoiceTokenResponse:
     """A fresh room with the butler dispatched into it, and a token to join it.
 
     The butler's credential for the room goes to the worker with the dispatch; the
-    browser's token can only join that room."""
+    browser's token can only join that room. After a lost connection (the voice server
+    restarted) the app asks for a new room that `replaces` the old one."""
     lk = services.livekit
+    if body is not None and body.replaces:
+        await _end_replaced_room(conn, lk.rooms, user.id, body.replaces)
     room_name = livekit_tokens.room_name_for(user)
     credential = await voice_sessions.start(conn, services.tokens, user.id, room_name)
     try:
@@ -170,3 +182,12 @@ def relay_url(request: Request) -> str:
     (api/routes/livekit_relay.py): the address it reached Butler at works for voice too."""
     scheme = "wss" if request.url.scheme == "https" else "ws"
     return f"{scheme}://{request.url.netloc}/livekit"
+
+
+async def _end_replaced_room(
+    conn: asyncpg.Connection, rooms: LiveKitRooms, user_id: uuid.UUID, room_name: str
+) -> None:
+    if await voice_sessions.owner(conn, room_name) != user_id:
+        return  # unknown, or someone else's: not this person's to end
+    if await voice_sessions.end(conn, room_name, "replaced"):
+        await rooms.close([room_name])
