@@ -10,7 +10,10 @@ isolated network namespace keeps every packet on this machine. Cases, in one run
     (no transport) for the transport's cost;
 (b) the local models (faster-whisper tiny.en, Piper) over the room;
 (c) sessions at once with the services of (a): p95 per person while 1, 2, 3… people
-    talk at the same time, until p95 passes 1.2 s (or --max-sessions).
+    talk at the same time, until p95 passes 1.2 s (or --max-sessions);
+(d) barge-in with the services of (a): the person speaks over the reply; from the
+    first sound of their speech going out to the last loud frame of the butler's
+    received before it fell silent (goal 300 ms).
 """
 
 from __future__ import annotations
@@ -163,6 +166,34 @@ async def room_session(api_url: str, token: str, speech: list[Speech]) -> list[f
     return latencies
 
 
+async def barge_ins(
+    api_url: str, token: str, question: Speech, interruption: Speech, trials: int
+) -> list[float]:
+    """Speak over the reply `trials` times: first sound out -> the butler's last loud
+    frame received before a 0.2 s silence."""
+    grant = voice_token(api_url, token)
+    took: list[float] = []
+    async with VoiceClient(grant["livekit_url"], grant["livekit_token"]) as client:
+        if not await client.wait_for_state("listening", 90):
+            return took
+        await asyncio.sleep(0.5)
+        for _ in range(trials):
+            pushed = await client.say(*question)
+            if await client.wait_for_audio(pushed, within=15) is None:
+                continue
+            await asyncio.sleep(0.8)  # well into the reply (about 2.5 s of it)
+            barge = asyncio.create_task(client.say(*interruption))
+            await asyncio.sleep(0.05)  # its first frame goes out at once
+            started = client.speech_started[-1]
+            await barge
+            await client.wait_for_silence(started, quiet_seconds=1.5, within=20)
+            stopped = client.record.stopped_after(started, gap=0.2)
+            if stopped is not None:
+                took.append(stopped - started)
+            await asyncio.sleep(0.5)
+    return took
+
+
 async def people_at_once(dsn: str, api_url: str, count: int, speech: list[Speech]) -> list[float]:
     tokens = [
         await new_person(dsn, api_url, f"p{count}x{n}{uuid.uuid4().hex[:4]}") for n in range(count)
@@ -185,6 +216,7 @@ def main() -> None:
     parser.add_argument("--utterances", type=int, default=8)
     parser.add_argument("--max-sessions", type=int, default=4)
     parser.add_argument("--skip-local", action="store_true", help="no (b): local models")
+    parser.add_argument("--barge-ins", type=int, default=8, help="(d): trials")
     args = parser.parse_args()
     espeak = shutil.which("espeak-ng")
     if not espeak:
@@ -207,6 +239,7 @@ def main() -> None:
         stacks: list[subprocess.Popen[bytes]] = []
         results: dict[str, list[float]] = {}
         at_once: list[tuple[int, list[float]]] = []
+        barge: list[float] = []
         try:
             wait_http(speech_url.removesuffix("/v1") + "/")
             services, services_api = start_stack(tmp, "services", pg.dsn, llm_url, speech_url)
@@ -225,6 +258,15 @@ def main() -> None:
                 run_case(
                     "harness", speech, services_api, credential, engines, False, ours, CaseFigures()
                 )
+            )
+            print("(d) barge-in over the room…", flush=True)
+            token = asyncio.run(new_person(pg.dsn, services_api, "interrupter"))
+            interruption = tmp / "stop.wav"
+            subprocess.run(
+                [espeak, "-s", "160", "-w", str(interruption), "Wait, stop."], check=True
+            )
+            barge = asyncio.run(
+                barge_ins(services_api, token, speech[0], read_wav(interruption), args.barge_ins)
             )
             for count in range(1, args.max_sessions + 1):
                 print(f"(c) {count} at once…", flush=True)
@@ -260,6 +302,8 @@ def main() -> None:
         cost = (percentile(room, 50) - percentile(harness, 50)) * 1000
         ratio = percentile(room, 50) / percentile(harness, 50)
         print(f"\ntransport's cost, p50: {cost:+.0f} ms ({ratio:.2f}x the harness); goal <= +30 ms")
+    print("\n(d) barge-in: speech over the reply -> the butler's audio stops; goal p50 <= 300 ms")
+    print(row("(d) barge-in, over a LiveKit room", barge))
     print(f"\n(c) sessions at once, seed budget; goal p95 <= {GOAL_P95 * 1000:.0f} ms")
     for count, values in at_once:
         print(row(f"{count} at once", values))
