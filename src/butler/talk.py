@@ -103,6 +103,8 @@ def run_talk(settings: Settings, wav: Path, out: Path | None, username: str | No
             stt_engine=build_stt(settings.stt, vad_model),
             tts_engine=build_tts(settings.tts, user.voice),
             vad_model=vad_model,
+            tail_seconds=30,
+            until_answered=True,
         )
     )
     print(f"heard:  {' / '.join(result.transcripts) or '(nothing)'}")

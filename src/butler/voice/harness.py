@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -61,8 +62,11 @@ async def talk(
     vad_model: vad.VAD,
     tail_seconds: float = 6.0,
     framework_defaults: bool = False,
+    until_answered: bool = False,
 ) -> TalkResult:
-    """Play the utterances into a session and collect what happened.
+    """Play the utterances into a session and collect what happened, for `tail_seconds`
+    after the last one (or, with `until_answered`, until the butler has finished
+    speaking after it, at most that long: a slow machine still hears the whole reply).
 
     `framework_defaults` runs livekit-agents' own defaults (turn detection, endpointing,
     no sentence flushing) instead of Butler's settings, as the benchmark's baseline.
@@ -120,13 +124,30 @@ async def talk(
 
     reporting = attach_reporting(session, api)
     agent = Agent(instructions="") if framework_defaults else ButlerAgent(api)
-    await session.start(agent)
     last_end = max((u.at + len(u.samples) / rate for u in utterances), default=0.0)
+    answered = asyncio.Event()
+    spoke_since_last = False
+
+    @session.on("agent_state_changed")
+    def _answered(event: Any) -> None:
+        nonlocal spoke_since_last
+        if time.perf_counter() < all_said_at:
+            return
+        if event.new_state == "speaking":
+            spoke_since_last = True
+        elif spoke_since_last and event.new_state == "listening" and until_answered:
+            answered.set()
+
+    all_said_at = time.perf_counter() + last_end
+    await session.start(agent)
+    waits = [asyncio.ensure_future(closed.wait()), asyncio.ensure_future(answered.wait())]
     try:
-        await asyncio.wait_for(closed.wait(), timeout=last_end + tail_seconds)
-    except TimeoutError:
-        pass
+        await asyncio.wait(
+            waits, timeout=last_end + tail_seconds, return_when=asyncio.FIRST_COMPLETED
+        )
     finally:
+        for waiting in waits:
+            waiting.cancel()
         microphone.closed = True
         await session.aclose()
         await synchronizer.aclose()
