@@ -58,7 +58,7 @@ def browser_with_microphone(
         browsers: list[Browser] = []
 
         def launch(
-            question: str, extra_args: Sequence[str] = (), lead_seconds: float = 4.0
+            question: str, extra_args: Sequence[str] = (), lead_seconds: float = 8.0
         ) -> Browser:
             wav = _microphone_file(tmp_path, speak(question), lead_seconds)
             args = [

@@ -31,7 +31,6 @@ from butler.voice.providers import (
     streaming_stt,
 )
 from butler.voice.reporting import attach_reporting
-from butler.voice.room_output import room_audio_output, silence_at_once_on_pause
 from butler.voice.session_setup import attach_session_behaviour, session_options
 from butler.voice.worker_health import WorkerHealth
 
@@ -111,9 +110,6 @@ async def entrypoint(ctx: JobContext) -> None:
         # 10 ms frames to the VAD (livekit's 50 ms delay noticing speech over the reply).
         room_options=room_io.RoomOptions(audio_input=room_io.AudioInputOptions(frame_size_ms=10)),
     )
-    output = room_audio_output(session)
-    if output is not None:
-        silence_at_once_on_pause(output)  # speech over the reply stops it at once
     if settings.voice.greeting:
         session.say(settings.voice.greeting)
 
