@@ -18,6 +18,7 @@ import pytest
 from livekit import api as livekit_api
 
 from butler.auth.tokens import TokenService
+from butler.config import LiveKitSettings
 from butler.users.models import Role
 from tests.livekit_server import LiveKitServer, dispatched_credential
 from tests.support import (
@@ -25,6 +26,7 @@ from tests.support import (
     LIVEKIT_KEY,
     LIVEKIT_SECRET,
     Account,
+    free_port,
     live_server,
     make_settings,
     register,
@@ -332,6 +334,26 @@ def test_no_voice_server_means_503_and_no_open_session(
         assert response.status_code == 503
         assert response.json()["error"] == "voice_unavailable"
         assert "voice server" in response.json()["message"]
+
+
+def test_the_relay_says_when_its_voice_server_is_down(
+    dsn: str, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """Butler's own LiveKit server (no URL set) not running: signalling is refused with
+    "try again later" and `validate` answers 503 in Butler's error format."""
+    from websockets.exceptions import InvalidStatus
+    from websockets.sync.client import connect
+
+    embedded = LiveKitSettings(port=free_port(), api_key=LIVEKIT_KEY, api_secret=LIVEKIT_SECRET)
+    settings = make_settings(tmp_path_factory.mktemp("embedded-down"), livekit=embedded)
+    with live_server(settings, dsn) as url:
+        answer = httpx.get(f"{url}/livekit/rtc/validate", params={"access_token": "x"})
+        assert answer.status_code == 503
+        assert answer.json()["error"] == "voice_unavailable"
+        relay = url.replace("http", "ws") + "/livekit/rtc?access_token=x"
+        with pytest.raises(InvalidStatus) as refused, connect(relay, open_timeout=10):
+            pass
+        assert refused.value.response.status_code == 403
 
 
 def test_voice_availability_is_plain_for_members_and_says_what_to_fix_to_admins(

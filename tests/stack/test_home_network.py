@@ -120,6 +120,9 @@ def test_a_phone_on_the_home_network_talks_to_butler(
     assert token.value.json()["livekit_url"] == f"wss://[{HOME_ADDRESS}]:{port}/livekit"
     state = page.get_by_test_id("voice-state")
     expect(state).to_have_text("Listening", timeout=60_000)
+    # The meter listens to the butler's track before it speaks (a short reply could
+    # be over by the time its caption is seen).
+    assert wait_for(lambda: page.evaluate(_LOUDNESS) >= 0, timeout=10), "no butler track"
     transcript = page.get_by_role("log", name="Transcript")
     expect(transcript.locator("article.assistant")).to_contain_text(
         "The back door is locked", timeout=40_000

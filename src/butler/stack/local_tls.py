@@ -145,7 +145,8 @@ def _names(addresses: list[str]) -> list[x509.GeneralName]:
         try:
             names.append(x509.IPAddress(ipaddress.ip_address(entry)))
         except ValueError:
-            names.append(x509.DNSName(entry))
+            if entry.isascii():  # a host name that is not plain ASCII is left out
+                names.append(x509.DNSName(entry.lower()))
     return names
 
 

@@ -8,7 +8,7 @@ import {
   useTranscriptions,
   useVoiceAssistant,
 } from "@livekit/components-react";
-import { useEffect, useState } from "react";
+import { useEffect, useRef, useState } from "react";
 import { api } from "../api/client";
 import type { User, VoiceAvailability, VoiceGrant } from "../api/types";
 import {
@@ -127,6 +127,14 @@ export default function VoiceView({ user }: { user: User }) {
   const [phase, setPhase] = useState<Phase>({ name: "idle" });
   const [error, setError] = useState<string | null>(null);
   const availability = useVoiceAvailability();
+  // A reconnection stops when the person leaves the voice screen: no room for nobody.
+  const onScreen = useRef(true);
+  useEffect(() => {
+    onScreen.current = true;
+    return () => {
+      onScreen.current = false;
+    };
+  }, []);
   const butlerName = user.soul.butler_name;
   const admin = user.role === "admin";
 
@@ -162,10 +170,10 @@ export default function VoiceView({ user }: { user: User }) {
   const reconnect = async (lost: VoiceGrant) => {
     setPhase({ name: "reconnecting" });
     const deadline = Date.now() + RECONNECT_SECONDS * 1000;
-    while (Date.now() < deadline) {
+    while (Date.now() < deadline && onScreen.current) {
       try {
         const voice = await api.json<VoiceAvailability>("/api/auth/voice");
-        if (voice.available) {
+        if (voice.available && onScreen.current) {
           const grant = await api.json<VoiceGrant>("/api/auth/token", {
             method: "POST",
             headers: { "Content-Type": "application/json" },
@@ -179,7 +187,9 @@ export default function VoiceView({ user }: { user: User }) {
       }
       await sleep(RECONNECT_EVERY_SECONDS);
     }
-    fail("Voice was disconnected and could not reconnect. Tap the microphone to try again.");
+    if (onScreen.current) {
+      fail("Voice was disconnected and could not reconnect. Tap the microphone to try again.");
+    }
   };
 
   const grant = phase.name === "joined" ? phase.grant : null;

@@ -30,7 +30,7 @@ from websockets.asyncio.client import ClientConnection, connect
 
 from butler.api.deps import Services, ServicesDep
 from butler.config import LiveKitSettings
-from butler.errors import NotFound
+from butler.errors import NotFound, Unavailable
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/livekit", include_in_schema=False)
@@ -127,7 +127,10 @@ async def relay_validation(path: str, request: Request, services: ServicesDep) -
                 headers=_credentials(request.headers),
             )
         except httpx.HTTPError:
-            return Response("the voice server cannot be reached", status_code=503)
+            raise Unavailable(
+                "The voice server is not answering right now. Try again in a moment.",
+                code="voice_unavailable",
+            ) from None
     return Response(
         answer.content,
         status_code=answer.status_code,
