@@ -67,10 +67,11 @@ STT_MS, LLM_MS, TTS_MS = 50, 300, 150
 JWT_SECRET = "bench-" + "j" * 60
 
 
-async def make_user(dsn: str, api_url: str) -> str:
+async def register(dsn: str, api_url: str, name: str, role: Role = Role.MEMBER) -> dict[str, Any]:
+    """Register someone through the API with a fresh invite; the API's answer."""
     conn = await connect(dsn)
     try:
-        code = (await invites.create(conn, role=Role.ADMIN, ttl=timedelta(hours=1))).code
+        code = (await invites.create(conn, role=role, ttl=timedelta(hours=1))).code
     finally:
         await conn.close()
     async with httpx.AsyncClient() as client:
@@ -78,13 +79,20 @@ async def make_user(dsn: str, api_url: str) -> str:
             f"{api_url}/api/auth/register",
             json={
                 "code": code,
-                "username": "bench",
-                "display_name": "Bench",
+                "username": name,
+                "display_name": name.title(),
                 "password": "benchmark passphrase",
             },
         )
-        user_id: str = response.json()["user"]["id"]
-        return user_id
+        response.raise_for_status()
+        body: dict[str, Any] = response.json()
+        return body
+
+
+async def make_user(dsn: str, api_url: str) -> str:
+    """The bench's own user (an admin); its id."""
+    user_id: str = (await register(dsn, api_url, "bench", Role.ADMIN))["user"]["id"]
+    return user_id
 
 
 BENCH_ROOM = "bench-room"

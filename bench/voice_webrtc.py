@@ -29,7 +29,8 @@ import sys
 import tempfile
 import time
 import uuid
-from datetime import timedelta
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -53,15 +54,13 @@ from bench.voice_latency import (  # noqa: E402
     CaseFigures,
     make_user,
     open_voice_session,
+    register,
     run_case,
     service_engines,
 )
-from butler.auth import invites  # noqa: E402
 from butler.config import VoiceSettings  # noqa: E402
 from butler.db import migrate  # noqa: E402
 from butler.db.embedded import EmbeddedPostgres  # noqa: E402
-from butler.db.pool import connect  # noqa: E402
-from butler.users.models import Role  # noqa: E402
 from butler.voice.providers import build_vad  # noqa: E402
 from butler.voice.simulated_io import read_wav  # noqa: E402
 
@@ -127,34 +126,29 @@ def start_stack(
 
 async def new_person(dsn: str, api_url: str, name: str) -> str:
     """Register someone and return their access token."""
-    conn = await connect(dsn)
-    try:
-        code = (await invites.create(conn, role=Role.MEMBER, ttl=timedelta(hours=1))).code
-    finally:
-        await conn.close()
-    async with httpx.AsyncClient() as client:
-        response = await client.post(
-            f"{api_url}/api/auth/register",
-            json={
-                "code": code,
-                "username": name,
-                "display_name": name.title(),
-                "password": "benchmark passphrase",
-            },
-        )
-        response.raise_for_status()
-        token: str = response.json()["access_token"]
-        return token
+    token: str = (await register(dsn, api_url, name))["access_token"]
+    return token
+
+
+@asynccontextmanager
+async def in_room(api_url: str, token: str) -> AsyncIterator[VoiceClient | None]:
+    """A fresh room with the butler; the person in it once the butler listens (None
+    if it never does)."""
+    grant = voice_token(api_url, token)
+    async with VoiceClient(grant["livekit_url"], grant["livekit_token"]) as client:
+        if not await client.wait_for_state("listening", 90):
+            yield None
+            return
+        await asyncio.sleep(0.5)
+        yield client
 
 
 async def room_session(api_url: str, token: str, speech: list[Speech]) -> list[float]:
     """One person says each utterance in turn; end of speech -> first reply audio."""
-    grant = voice_token(api_url, token)
     latencies: list[float] = []
-    async with VoiceClient(grant["livekit_url"], grant["livekit_token"]) as client:
-        if not await client.wait_for_state("listening", 90):
+    async with in_room(api_url, token) as client:
+        if client is None:
             return latencies
-        await asyncio.sleep(0.5)
         for samples, rate in speech:
             pushed = await client.say(samples, rate)
             ended = pushed - speech_end(samples, rate)
@@ -171,12 +165,10 @@ async def barge_ins(
 ) -> list[float]:
     """Speak over the reply `trials` times: first sound out -> the butler's last loud
     frame received before a 0.2 s silence."""
-    grant = voice_token(api_url, token)
     took: list[float] = []
-    async with VoiceClient(grant["livekit_url"], grant["livekit_token"]) as client:
-        if not await client.wait_for_state("listening", 90):
+    async with in_room(api_url, token) as client:
+        if client is None:
             return took
-        await asyncio.sleep(0.5)
         for _ in range(trials):
             pushed = await client.say(*question)
             if await client.wait_for_audio(pushed, within=15) is None:

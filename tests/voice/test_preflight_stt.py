@@ -49,12 +49,17 @@ class MeasuringSTT(stt.STT):
 
 
 async def _events(
-    adapter: PreflightSTT, samples: np.ndarray[Any, np.dtype[np.int16]], rate: int
+    adapter: PreflightSTT,
+    samples: np.ndarray[Any, np.dtype[np.int16]],
+    rate: int,
+    silence_after: float = 1.0,
+    on_event: Callable[[stt.SpeechEvent], None] | None = None,
 ) -> list[stt.SpeechEvent]:
-    """Stream the samples in real time, then a second of silence; collect the events."""
+    """Stream the samples in real time, then `silence_after` seconds of silence; collect
+    the events (`on_event` sees each as it comes)."""
     stream = adapter.stream()
     per_frame = rate * FRAME_MS // 1000
-    padded = np.concatenate([samples, np.zeros(rate, dtype=np.int16)])
+    padded = np.concatenate([samples, np.zeros(int(silence_after * rate), dtype=np.int16)])
 
     async def feed() -> None:
         for start in range(0, len(padded) - per_frame + 1, per_frame):
@@ -64,7 +69,11 @@ async def _events(
         stream.end_input()
 
     feeder = asyncio.create_task(feed())
-    events = [event async for event in stream]
+    events = []
+    async for event in stream:
+        if on_event is not None:
+            on_event(event)
+        events.append(event)
     await feeder
     await stream.aclose()
     return events
@@ -194,29 +203,20 @@ def test_speech_during_a_slow_transcription_is_seen_and_waited_for(
     adapter = PreflightSTT(
         stt_engine=SlowSTT(), vad_model=vad_model, pause_seconds=0.06, quiet_below=0.5
     )
-    seen: list[tuple[str, bool]] = []
-
-    async def scenario() -> None:
-        stream = adapter.stream()
-        per_frame = rate * FRAME_MS // 1000
-        audio = np.concatenate([first, gap, second, np.zeros(rate * 2, dtype=np.int16)])
-
-        async def feed() -> None:
-            for start in range(0, len(audio) - per_frame + 1, per_frame):
-                chunk = audio[start : start + per_frame]
-                stream.push_frame(rtc.AudioFrame(chunk.tobytes(), rate, 1, per_frame))
-                await asyncio.sleep(FRAME_MS / 1000)
-            stream.end_input()
-
-        feeder = asyncio.create_task(feed())
-        async for event in stream:
-            seen.append((event.type.value, adapter.transcribing))
-            if event.type == stt.SpeechEventType.FINAL_TRANSCRIPT:
-                seen[-1] = (f"final {_text(event)}", adapter.transcribing)
-        await feeder
-        await stream.aclose()
-
-    asyncio.run(scenario())
+    busy: list[bool] = []  # whether the STT said it was transcribing, at each event
+    events = asyncio.run(
+        _events(
+            adapter,
+            np.concatenate([first, gap, second]),
+            rate,
+            silence_after=2.0,
+            on_event=lambda _: busy.append(adapter.transcribing),
+        )
+    )
+    seen = [
+        (f"final {_text(e)}" if e.type == stt.SpeechEventType.FINAL_TRANSCRIPT else e.type.value, b)
+        for e, b in zip(events, busy, strict=True)
+    ]
     kinds = [kind for kind, _ in seen if kind != "preflight_transcript"]
     assert kinds[:3] == ["start_of_speech", "end_of_speech", "start_of_speech"], seen
     finals = [(kind, busy) for kind, busy in seen if kind.startswith("final")]
