@@ -34,8 +34,10 @@ _BROWSER_VOICE = [
 ]
 
 
-def _microphone_file(folder: Path, speech: Speech, lead_seconds: float = 4.0) -> Path:
-    """48 kHz mono 16-bit: silence while the room connects, the question, silence."""
+def _microphone_file(folder: Path, speech: Speech, lead_seconds: float) -> Path:
+    """48 kHz mono 16-bit: silence while the room connects and the butler joins (its
+    first session after a start loads the speech models: seconds on a busy machine),
+    the question, silence."""
     samples, rate = speech
     audio = to_48k(samples, rate)
     silence = np.zeros(int(48_000 * lead_seconds), np.int16)
@@ -58,7 +60,7 @@ def browser_with_microphone(
         browsers: list[Browser] = []
 
         def launch(
-            question: str, extra_args: Sequence[str] = (), lead_seconds: float = 8.0
+            question: str, extra_args: Sequence[str] = (), lead_seconds: float = 15.0
         ) -> Browser:
             wav = _microphone_file(tmp_path, speak(question), lead_seconds)
             args = [
