@@ -1,7 +1,9 @@
-"""What the benchmarks share: percentiles and waiting for a server to answer."""
+"""What the benchmarks share: percentiles, local service stubs, a Butler API process, and
+waiting for a server to answer."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import time
@@ -62,3 +64,28 @@ def start_service_stubs(
         ),
     ]
     return processes, f"http://127.0.0.1:{llm_port}", f"http://127.0.0.1:{speech_port}/v1"
+
+
+def start_butler_api(
+    data_dir: Path, dsn: str, llm_url: str, jwt_secret: str
+) -> tuple[subprocess.Popen[bytes], str]:
+    """`butler serve` on a free port, on `dsn`, with the LLM at `llm_url` and no LiveKit
+    (the harness needs none): (process, API URL). Terminate the process when done."""
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "butler", "serve", "--port", str(port)],
+        env={
+            **os.environ,
+            "BUTLER_DATA_DIR": str(data_dir),
+            "BUTLER_DATABASE_URL": dsn,
+            "BUTLER_AUTH__JWT_SECRET": jwt_secret,
+            "BUTLER_LLM__API_KEY": "bench",
+            "BUTLER_LLM__BASE_URL": llm_url,
+            "BUTLER_LOG_LEVEL": "WARNING",
+            # No embedded LiveKit server and worker.
+            "BUTLER_LIVEKIT__URL": "ws://127.0.0.1:9",
+        },
+    )
+    api_url = f"http://127.0.0.1:{port}"
+    wait_http(api_url + "/healthz", process)
+    return process, api_url

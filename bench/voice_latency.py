@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import shutil
 import statistics
 import subprocess
@@ -32,9 +31,13 @@ sys.path.insert(0, str(ROOT))
 
 from livekit.plugins import openai as lk_openai  # noqa: E402
 from livekit.plugins import silero  # noqa: E402
-from tests.support import free_port  # noqa: E402
 
-from bench.common import percentile, start_service_stubs, wait_http  # noqa: E402
+from bench.common import (  # noqa: E402
+    percentile,
+    start_butler_api,
+    start_service_stubs,
+    wait_http,
+)
 from butler.auth import invites, voice_sessions  # noqa: E402
 from butler.auth.tokens import TokenService  # noqa: E402
 from butler.config import VoiceSettings  # noqa: E402
@@ -204,6 +207,11 @@ def main() -> None:
         help="the endpointing wait after finished-looking words (default: Butler's)",
     )
     parser.add_argument(
+        "--end-of-turn",
+        default=VoiceSettings().end_of_turn,
+        help="the end-of-turn judge (VoiceSettings.end_of_turn; default: Butler's)",
+    )
+    parser.add_argument(
         "--quick", action="store_true", help="only (a) with Butler's settings, for tuning"
     )
     args = parser.parse_args()
@@ -227,28 +235,11 @@ def main() -> None:
             subprocess.run([espeak, "-s", "160", "-w", str(path), sentence], check=True)
             speech.append(read_wav(path))
 
-        api_port = free_port()
         stubs, llm_url, speech_url = start_service_stubs(ROOT, LLM_MS, STT_MS, TTS_MS)
-        processes = [
-            *stubs,
-            subprocess.Popen(
-                [sys.executable, "-m", "butler", "serve", "--port", str(api_port)],
-                env={
-                    **os.environ,
-                    "BUTLER_DATA_DIR": str(Path(tmp) / "settings"),
-                    "BUTLER_DATABASE_URL": pg.dsn,
-                    "BUTLER_AUTH__JWT_SECRET": JWT_SECRET,
-                    "BUTLER_LLM__API_KEY": "bench",
-                    "BUTLER_LLM__BASE_URL": llm_url,
-                    "BUTLER_LOG_LEVEL": "WARNING",
-                    # The harness needs no LiveKit: no embedded server and worker.
-                    "BUTLER_LIVEKIT__URL": "ws://127.0.0.1:9",
-                },
-            ),
-        ]
-        api_url = f"http://127.0.0.1:{api_port}"
+        processes = list(stubs)
         try:
-            wait_http(api_url + "/healthz")
+            api, api_url = start_butler_api(Path(tmp) / "settings", pg.dsn, llm_url, JWT_SECRET)
+            processes.append(api)
             wait_http(speech_url.removesuffix("/v1") + "/")
             user_id = asyncio.run(make_user(pg.dsn, api_url))
             credential = asyncio.run(open_voice_session(pg.dsn, uuid.UUID(user_id)))
@@ -257,6 +248,7 @@ def main() -> None:
                 vad_min_silence_seconds=args.silence,
                 preflight_pause_seconds=args.pause,
                 endpointing_min_delay_seconds=args.min_delay,
+                end_of_turn=args.end_of_turn,
             )
             butler = {**service_engines(speech_url), "vad": build_vad(ours)}
             cases = {"(a) services, Butler settings": ("butler", butler, False)}

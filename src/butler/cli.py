@@ -163,8 +163,11 @@ def _run_doctor(settings: Settings) -> int:
 
 
 def _run_voice(settings: Settings) -> int:
+    from butler.voice.turn_models import load_turn_model
     from butler.voice.worker import run_worker
 
+    # A missing end-of-turn model is a clear error now, not a failure in every session.
+    load_turn_model(settings.voice.end_of_turn, settings.voice.smart_turn_model)
     print(
         f"Voice worker for {settings.livekit.server_url}, agent '{settings.livekit.agent_name}', "
         f"Butler API at {settings.api_url}",

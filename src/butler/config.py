@@ -186,8 +186,21 @@ class VoiceSettings(BaseModel):
     # kept if the speech then ends (0 turns it off: transcription waits for the VAD).
     # (0.06: two of Silero's 32 ms windows under its activation threshold.)
     preflight_pause_seconds: float = Field(default=0.06, ge=0, le=1)
-    endpointing_min_delay_seconds: float = Field(default=0.5, ge=0, le=3)
+    # How long after the end of speech the reply may be heard: when the person sounds
+    # finished; when the words do but the voice does not (unsure); when the words do not.
+    # (0.6 s costs ~5 ms at p50: the reply is still being prepared until then anyway.)
+    endpointing_min_delay_seconds: float = Field(default=0.6, ge=0, le=3)
+    endpointing_unsure_delay_seconds: float = Field(default=1.0, ge=0, le=10)
     endpointing_max_delay_seconds: float = Field(default=1.6, ge=0.1, le=10)
+    # Who judges that the person has finished: the text rule on the transcript, an
+    # audio model on how the speech ended (`livekit`: LiveKit's on-device
+    # turn-detector-v1-mini; `smart-turn`: Smart Turn v3.2), or both ("text+…": the
+    # words decide between short and long, the sound can make a short wait unsure).
+    # See bench/turn_taking.py for the figures behind the default.
+    end_of_turn: Literal["text", "livekit", "smart-turn", "text+livekit", "text+smart-turn"] = (
+        "text+smart-turn"
+    )
+    smart_turn_model: Path | None = None  # unset: where `make setup` installs it
     api_timeout_seconds: float = Field(default=8.0, gt=0, le=60)
     # Speech over the reply this long pauses it (livekit's default is 0.5 s).
     interrupt_after_seconds: float = Field(default=0.06, ge=0.02, le=2)

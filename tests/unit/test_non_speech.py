@@ -21,7 +21,20 @@ def test_acknowledgements_ask_nothing_only_while_the_butler_speaks(text: str) ->
 
 @pytest.mark.parametrize(
     "text",
-    ["Stop.", "Um, stop.", "Yeah, turn it off.", "Oh no", "Humm the tune", "Ummah", "Huh?"],
+    [
+        "Stop.",
+        "Um, stop.",
+        "Yeah, turn it off.",
+        "Oh no",
+        "Humm the tune",
+        "Ummah",
+        "Huh?",
+        # Numbers said after a pause come as digits alone; they carry the request.
+        "30%",
+        "4472.",
+        "7:15",
+        "Uh, 21.",
+    ],
 )
 def test_anything_with_a_real_word_is_a_request(text: str) -> None:
     assert not is_not_a_request(text, butler_speaking=True)

@@ -1,9 +1,12 @@
-"""The text rule that tells a finished request from a speaker who paused mid-sentence."""
+"""The end-of-turn judgement: the text rule that tells a finished request from a speaker
+who paused mid-sentence, and how it combines with an audio model."""
 
 from __future__ import annotations
 
 import asyncio
+import time
 
+import numpy as np
 import pytest
 from livekit.agents import llm
 
@@ -11,7 +14,7 @@ from butler.voice import turn_detector
 from butler.voice.turn_detector import (
     FINISHED,
     UNFINISHED,
-    TextTurnDetector,
+    ButlerTurnDetector,
     end_of_turn_probability,
 )
 
@@ -23,6 +26,8 @@ from butler.voice.turn_detector import (
         "What's the weather tomorrow?",
         "Remind me to call mum at six",
         "Thanks",
+        "What time is it?",
+        "Can you hear me?",
     ],
 )
 def test_finished_requests(text: str) -> None:
@@ -46,7 +51,7 @@ def test_unfinished_phrases(text: str) -> None:
 
 
 def test_the_detector_reads_the_last_user_message() -> None:
-    detector = TextTurnDetector()
+    detector = ButlerTurnDetector()
     chat = llm.ChatContext()
     chat.add_message(role="user", content="Turn off the lights.")
     chat.add_message(role="assistant", content="Done.")
@@ -63,6 +68,12 @@ class _Transcription:
         self.transcribing = False
         self.newest_words = ""
         self._done = asyncio.Event()
+        self.audio_asked: list[float] = []
+        self.speech_ended_at: float | None = None
+
+    def recent_audio(self, seconds: float) -> np.ndarray:  # type: ignore[type-arg]
+        self.audio_asked.append(seconds)
+        return np.zeros(int(seconds * 16_000), dtype=np.int16)
 
     def begin(self) -> None:
         self.transcribing = True
@@ -87,7 +98,7 @@ def test_words_already_delivered_are_not_waited_for() -> None:
     ended: the decision must not then wait for words that already came."""
 
     async def scenario() -> float:
-        detector, words = TextTurnDetector(), _Transcription()
+        detector, words = ButlerTurnDetector(), _Transcription()
         detector.follow(words)
         words.begin()
         words.deliver("call my mother")
@@ -100,7 +111,7 @@ def test_words_already_delivered_are_not_waited_for() -> None:
 
 def test_the_detector_waits_for_words_still_being_transcribed() -> None:
     async def scenario() -> tuple[float, float, bool]:
-        detector, words = TextTurnDetector(), _Transcription()
+        detector, words = ButlerTurnDetector(), _Transcription()
         detector.follow(words)
         words.begin()
         prediction = asyncio.create_task(detector.predict_end_of_turn(_stale_context()))
@@ -121,7 +132,7 @@ def test_words_that_never_come_count_as_unfinished(monkeypatch: pytest.MonkeyPat
     monkeypatch.setattr(turn_detector, "WORDS_TIMEOUT", 0.05)
 
     async def scenario() -> float:
-        detector, words = TextTurnDetector(), _Transcription()
+        detector, words = ButlerTurnDetector(), _Transcription()
         detector.follow(words)
         words.begin()
         ctx = llm.ChatContext()
@@ -129,3 +140,81 @@ def test_words_that_never_come_count_as_unfinished(monkeypatch: pytest.MonkeyPat
         return await detector.predict_end_of_turn(ctx)
 
     assert asyncio.run(scenario()) == UNFINISHED
+
+
+class _AudioModel:
+    """An audio model that hears the turn as finished with probability `p`."""
+
+    name = "test-model"
+    seconds = 2.0
+    threshold = 0.5
+
+    def __init__(self, p: float) -> None:
+        self.p = p
+        self.lengths: list[int] = []
+
+    def probability(self, audio: np.ndarray) -> float:  # type: ignore[type-arg]
+        self.lengths.append(len(audio))
+        return self.p
+
+
+def _judge(
+    words: str, p: float, *, text: bool = True, unsure_delay: float = 0.3
+) -> tuple[float, _AudioModel, float]:
+    """(verdict, the model, seconds from the end of speech to the verdict)."""
+    model = _AudioModel(p)
+    detector = ButlerTurnDetector(text=text, audio_model=model, unsure_delay=unsure_delay)
+    transcription = _Transcription()
+    detector.follow(transcription)
+    ctx = llm.ChatContext()
+    ctx.add_message(role="user", content=words)
+    transcription.speech_ended_at = time.time() - 0.1  # the VAD's silence has passed
+    verdict = asyncio.run(detector.predict_end_of_turn(ctx))
+    return verdict, model, time.time() - transcription.speech_ended_at
+
+
+def test_finished_words_that_sound_unfinished_make_the_turn_wait() -> None:
+    """ "What is the weather … like tomorrow": the words could end there, the voice did
+    not. Unsure: the turn ends, but only `unsure_delay` after the speech did."""
+    verdict, model, after = _judge("What is the weather", 0.2)
+    assert verdict == FINISHED
+    assert 0.3 <= after < 0.6, after
+    assert model.lengths == [32_000], "the model hears its own window of the latest audio"
+
+
+def test_new_speech_ends_an_unsure_wait() -> None:
+    async def scenario() -> bool:
+        detector = ButlerTurnDetector(audio_model=_AudioModel(0.2), unsure_delay=5.0)
+        transcription = _Transcription()
+        transcription.speech_ended_at = time.time()
+        detector.follow(transcription)
+        ctx = llm.ChatContext()
+        ctx.add_message(role="user", content="What is the weather")
+        deciding = asyncio.create_task(detector.predict_end_of_turn(ctx))
+        await asyncio.sleep(0.1)
+        deciding.cancel()  # what livekit does when the VAD hears speech again
+        await asyncio.gather(deciding, return_exceptions=True)
+        return deciding.cancelled()
+
+    assert asyncio.run(scenario())
+
+
+def test_the_turn_ends_when_words_and_sound_agree() -> None:
+    verdict, _, after = _judge("Turn off the kitchen lights.", 0.9)
+    assert verdict == FINISHED and after < 0.3, "no wait beyond livekit's own"
+
+
+def test_unfinished_words_wait_whatever_the_sound() -> None:
+    assert _judge("Remind me to", 0.99)[0] == UNFINISHED
+
+
+def test_an_audio_model_alone_decides_by_the_sound() -> None:
+    assert _judge("Remind me to", 0.9, text=False)[0] == FINISHED
+    assert _judge("Turn off the kitchen lights.", 0.1, text=False)[0] == UNFINISHED
+
+
+def test_a_detector_needs_a_judge() -> None:
+    with pytest.raises(ValueError, match="text rule, an audio model or both"):
+        ButlerTurnDetector(text=False)
+    both = ButlerTurnDetector(audio_model=_AudioModel(0.5))
+    assert both.model == "butler-text-rules + test-model"

@@ -22,7 +22,7 @@ from butler.voice.local_stt import LocalSTT
 from butler.voice.local_tts import LocalTTS
 from butler.voice.providers import build_stt, build_tts
 from butler.voice.session_setup import session_options
-from butler.voice.turn_detector import TextTurnDetector
+from butler.voice.turn_detector import ButlerTurnDetector
 from butler.voice.worker import SessionRefused, check_identity, voice_api_for_job
 from tests.fakes.wire import AnthropicWire, Reply
 from tests.livekit_server import dispatched_credential
@@ -82,9 +82,9 @@ def test_a_forged_credential_gets_no_profile(chat_account: Account) -> None:
 
 def test_turn_handling_never_reaches_livekit_cloud() -> None:
     options = session_options(VoiceSettings())["turn_handling"]
-    assert isinstance(options["turn_detection"], TextTurnDetector)
+    assert isinstance(options["turn_detection"], ButlerTurnDetector)
     assert options["interruption"]["mode"] == "vad"
-    assert options["endpointing"]["min_delay"] == 0.5
+    assert options["endpointing"]["min_delay"] == 0.6
     assert options["preemptive_generation"]["preemptive_tts"] is True
     settings = Settings(_env_file=None)  # type: ignore[call-arg]
     # No URL: Butler's own server on loopback (the embedded stack).

@@ -48,6 +48,10 @@ class TalkResult:
     said: int = 0  # speeches not generated from a turn (the greeting, the STT apology)
     captions: list[str] = field(default_factory=list)  # the butler's words, as shown
     speech_ends: list[float] = field(default_factory=list)  # perf_counter, from the audio
+    reply_starts: list[float] = field(default_factory=list)  # perf_counter, first frames
+    heard: list[str] = field(default_factory=list)  # final transcripts the session took
+    transcribed: list[str] = field(default_factory=list)  # every final one the STT made
+    turn_times: list[float] = field(default_factory=list)  # perf_counter, per transcript
     transcription_starts: list[TranscriptionStarted] = field(default_factory=list)
 
 
@@ -94,6 +98,7 @@ async def talk(
     result = TalkResult()
     if isinstance(stt_engine, PreflightSTT):
         stt_engine.on("transcription_started", result.transcription_starts.append)
+        stt_engine.on("final_transcript", result.transcribed.append)
     closed = asyncio.Event()
 
     @session.on("conversation_item_added")
@@ -103,11 +108,17 @@ async def talk(
         text = (getattr(item, "text_content", None) or "").strip()
         if role == "user":
             result.transcripts.append(text)
+            result.turn_times.append(time.perf_counter())
         elif role == "assistant":
             result.replies.append(text)
             result.interrupted.append(bool(getattr(item, "interrupted", False)))
             if api.outcome.first_token_ms is not None:
                 result.llm_first_token_ms.append(api.outcome.first_token_ms)
+
+    @session.on("user_input_transcribed")
+    def _heard(event: Any) -> None:
+        if event.is_final and event.transcript.strip():
+            result.heard.append(event.transcript.strip())
 
     @session.on("speech_created")
     def _speech(event: Any) -> None:
@@ -162,6 +173,7 @@ async def talk(
         after = [t for t in speaker.first_frame_times if t > end]
         if after:
             result.end_to_first_audio.append(after[0] - end)
+    result.reply_starts = list(speaker.first_frame_times)
     result.audio, result.audio_rate = speaker.audio()
     result.pauses = speaker.pauses
     result.captions = captions.shown()

@@ -21,7 +21,9 @@ ACKNOWLEDGEMENTS = frozenset(
     | {"okay", "ok", "right", "sure"}
 )
 _SOUND_TAG = re.compile(r"\[[^\]]*\]|\([^)]*\)|\*[^*]*\*|♪")
-_WORD = re.compile(r"[a-z]+(?:[-'][a-z]+)*")
+# Digits are words: whisper writes "thirty percent" as "30%", and a number said after a
+# pause ("dim the lights to … thirty percent") is often a transcript of its own.
+_WORD = re.compile(r"[a-z0-9]+(?:[-'][a-z0-9]+)*")
 
 
 def words_of(text: str) -> list[str]:

@@ -25,9 +25,11 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections import deque
 from dataclasses import dataclass
 from typing import Any, Literal
 
+import numpy as np
 from livekit import rtc
 from livekit.agents import APIConnectOptions, stt, utils, vad
 from livekit.agents.types import DEFAULT_API_CONNECT_OPTIONS, NOT_GIVEN, NotGivenOr
@@ -42,6 +44,44 @@ _GUESS_OPTIONS = APIConnectOptions(max_retry=0, timeout=_TIMEOUT)
 _FINAL_OPTIONS = APIConnectOptions(max_retry=1, retry_interval=0.2, timeout=_TIMEOUT)
 
 
+class RecentAudio:
+    """The last few seconds the microphone heard, for the end-of-turn model."""
+
+    RATE = 16_000
+
+    def __init__(self, keep_seconds: float = 8.5) -> None:
+        self.keep_seconds = keep_seconds
+        self._frames: deque[rtc.AudioFrame] = deque()
+        self._seconds = 0.0
+
+    def add(self, frame: rtc.AudioFrame) -> None:
+        self._frames.append(frame)
+        self._seconds += frame.duration
+        while self._frames and self._seconds - self._frames[0].duration >= self.keep_seconds:
+            self._seconds -= self._frames.popleft().duration
+
+    def last(self, seconds: float) -> np.ndarray[Any, np.dtype[np.int16]]:
+        """16 kHz mono int16 (empty before any audio)."""
+        if not self._frames:
+            return np.zeros(0, dtype=np.int16)
+        merged = utils.merge_frames(list(self._frames))
+        samples = np.frombuffer(merged.data, dtype=np.int16)
+        if merged.num_channels > 1:
+            samples = samples.reshape(-1, merged.num_channels).mean(axis=1).astype(np.int16)
+        if merged.sample_rate != self.RATE:
+            resampler = rtc.AudioResampler(
+                merged.sample_rate, self.RATE, quality=rtc.AudioResamplerQuality.MEDIUM
+            )
+            frame = rtc.AudioFrame(samples.tobytes(), merged.sample_rate, 1, len(samples))
+            out = [*resampler.push(frame), *resampler.flush()]
+            samples = (
+                np.concatenate([np.frombuffer(f.data, dtype=np.int16) for f in out])
+                if out
+                else np.zeros(0, dtype=np.int16)
+            )
+        return samples[-int(seconds * self.RATE) :]
+
+
 class TranscriptionFailed(Exception):
     """What the user said could not be transcribed (the STT and any fallback failed)."""
 
@@ -54,8 +94,11 @@ class TranscriptionStarted:
     guess: bool  # at a pause (True), or at the VAD's end of speech
 
 
-class PreflightSTT(stt.STT[Literal["transcription_started"]]):
-    """Wraps a batch STT; streams START/END of speech, preflight and final transcripts."""
+class PreflightSTT(stt.STT[Literal["transcription_started", "final_transcript"]]):
+    """Wraps a batch STT; streams START/END of speech, preflight and final transcripts.
+
+    Emits "transcription_started" (TranscriptionStarted) and "final_transcript" (the
+    words of each final transcript, as sent)."""
 
     def __init__(
         self, *, stt_engine: stt.STT, vad_model: vad.VAD, pause_seconds: float, quiet_below: float
@@ -71,6 +114,8 @@ class PreflightSTT(stt.STT[Literal["transcription_started"]]):
         self._untranscribed = 0
         self._all_delivered: asyncio.Event | None = None
         self.newest_words = ""  # the latest final transcript
+        self.heard = RecentAudio()
+        self.speech_ended_at: float | None = None  # time.time() of the latest end of speech
 
     @property
     def transcribing(self) -> bool:
@@ -83,6 +128,9 @@ class PreflightSTT(stt.STT[Literal["transcription_started"]]):
             if self._all_delivered is None:
                 self._all_delivered = asyncio.Event()
             await self._all_delivered.wait()
+
+    def recent_audio(self, seconds: float) -> np.ndarray[Any, np.dtype[np.int16]]:
+        return self.heard.last(seconds)
 
     def _utterance_began(self) -> None:
         self._untranscribed += 1
@@ -169,6 +217,7 @@ class PreflightStream(stt.RecognizeStream):
                 if isinstance(item, self._FlushSentinel):
                     vad_stream.flush()
                 else:
+                    self._adapter.heard.add(item)
                     vad_stream.push_frame(item)
             vad_stream.end_input()
 
@@ -244,6 +293,7 @@ class PreflightStream(stt.RecognizeStream):
 
     def _end(self, utterance: Utterance, event: vad.VADEvent) -> None:
         speech_end_time = time.time() - event.silence_duration - event.inference_duration
+        self._adapter.speech_ended_at = speech_end_time
         self._event_ch.send_nowait(
             stt.SpeechEvent(stt.SpeechEventType.END_OF_SPEECH, speech_end_time=speech_end_time)
         )
@@ -301,6 +351,7 @@ class PreflightStream(stt.RecognizeStream):
                 speech_end_time=final.speech_end_time or speech_end_time,
             )
         )
+        self._adapter.emit("final_transcript", _text(final))
         return _text(final)
 
     def _report_failure(self, cause: Exception) -> None:

@@ -10,7 +10,8 @@ from livekit.agents import AgentSession, stt
 
 from butler.config import VoiceSettings
 from butler.voice.preflight_stt import PreflightSTT, TranscriptionFailed
-from butler.voice.turn_detector import TextTurnDetector
+from butler.voice.turn_detector import ButlerTurnDetector
+from butler.voice.turn_models import load_turn_model
 
 
 def session_options(settings: VoiceSettings, *, echo_free: bool = False) -> dict[str, Any]:
@@ -21,9 +22,10 @@ def session_options(settings: VoiceSettings, *, echo_free: bool = False) -> dict
     return {
         "aec_warmup_duration": None if echo_free else settings.aec_warmup_seconds or None,
         "turn_handling": {
-            # VAD ends speech; a local text rule decides between the short and the long
-            # endpointing delay (a half-finished sentence waits for more).
-            "turn_detection": TextTurnDetector(),
+            # VAD ends speech; the end-of-turn judgement (the text rule and an audio
+            # model, both local) decides between the short and the long endpointing
+            # delay (a half-finished sentence waits for more).
+            "turn_detection": turn_detector(settings),
             "endpointing": {
                 "min_delay": settings.endpointing_min_delay_seconds,
                 "max_delay": settings.endpointing_max_delay_seconds,
@@ -48,11 +50,19 @@ def session_options(settings: VoiceSettings, *, echo_free: bool = False) -> dict
     }
 
 
+def turn_detector(settings: VoiceSettings) -> ButlerTurnDetector:
+    return ButlerTurnDetector(
+        text=settings.end_of_turn.startswith("text"),
+        audio_model=load_turn_model(settings.end_of_turn, settings.smart_turn_model),
+        unsure_delay=settings.endpointing_unsure_delay_seconds,
+    )
+
+
 def attach_session_behaviour(session: AgentSession[Any], settings: VoiceSettings) -> None:
     """Call once, after creating the session and before starting it."""
     detector = session.options.turn_handling.get("turn_detection")
-    if isinstance(detector, TextTurnDetector) and isinstance(session.stt, PreflightSTT):
-        detector.follow(session.stt)  # it waits for words still being transcribed
+    if isinstance(detector, ButlerTurnDetector) and isinstance(session.stt, PreflightSTT):
+        detector.follow(session.stt)  # its words and its audio
 
     @session.on("error")
     def _error(event: Any) -> None:

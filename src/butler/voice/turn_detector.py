@@ -1,19 +1,25 @@
-"""A local, text-based end-of-turn guess, so a speaker who pauses mid-sentence is not
-answered half-way ("turn off the ... kitchen lights").
+"""The end-of-turn judgement, so a speaker who pauses mid-sentence is not answered
+half-way ("turn off the ... kitchen lights").
 
-livekit-agents asks a turn detector how likely the transcript so far is a finished
-turn: below `unlikely_threshold` it waits the longer endpointing delay for more speech,
-otherwise the short one. The framework's own detector downloads a model or calls
-LiveKit Cloud; this one is a handful of rules that run anywhere in microseconds.
+livekit-agents asks a turn detector how likely the turn so far is finished: below
+`unlikely_threshold` it waits the longer endpointing delay for more speech, otherwise
+the short one (the reply is prepared meanwhile either way; it is heard only after the
+wait). Butler's detector judges from the words (a handful of rules that run anywhere in
+microseconds) and, if configured, from the sound of the speech's end (an audio model,
+voice/turn_models): the turn is over only when every judge says so. The framework's own
+detector may call LiveKit Cloud; nothing here leaves the machine.
 """
 
 from __future__ import annotations
 
 import asyncio
 import re
+import time
 from typing import Protocol
 
 from livekit.agents import LanguageCode, llm
+
+from butler.voice.turn_models import Audio, AudioTurnModel
 
 # Words a finished English request rarely ends with: articles, prepositions,
 # conjunctions, possessives, auxiliaries and fillers.
@@ -106,6 +112,9 @@ UNFINISHED_ENDINGS = frozenset(
         "me",
     ]
 )
+# A question may end on these ("what time is it?", "can you hear me?"); elsewhere they
+# usually lead on ("remind me to … let me").
+_QUESTION_ENDINGS = frozenset(["it", "you", "me", "them", "us", "him", "her", "that", "this"])
 WORDS_TIMEOUT = 5.0  # seconds to wait for the transcript of speech that just ended
 FINISHED = 0.9
 UNFINISHED = 0.05
@@ -118,6 +127,8 @@ def end_of_turn_probability(text: str) -> float:
         return UNFINISHED
     if text.rstrip().endswith(("...", "…", ",", "-", "—")):
         return UNFINISHED
+    if text.rstrip().endswith("?") and words[-1] in _QUESTION_ENDINGS:
+        return FINISHED
     return UNFINISHED if words[-1] in UNFINISHED_ENDINGS else FINISHED
 
 
@@ -135,34 +146,64 @@ class Transcription(Protocol):
     async def delivered(self) -> None:
         """Return once nothing is being transcribed."""
 
+    def recent_audio(self, seconds: float) -> Audio:
+        """The last `seconds` of what the microphone heard, 16 kHz mono."""
 
-class TextTurnDetector:
-    """The rule above, plus one fact the text alone cannot give: whether words are still
-    being transcribed. livekit decides on the end of a turn when the VAD says speech
-    stopped, even if the words of that newest stretch of speech (or of the one before,
-    on a slow machine) are still in the STT; the decision would then see only older
-    words ("remind me to call my…") and commit them as the whole request. So while the
-    STT has words outstanding, the prediction waits for them: their arrival makes
-    livekit start the decision again with every word (cancelling this one), and new
-    speech cancels it too; if the decision goes on, it is made on the newest words. If
-    they never come (a stalled STT), the turn counts as unfinished and the longer
-    endpointing delay applies.
+    @property
+    def speech_ended_at(self) -> float | None:
+        """time.time() when the latest stretch of speech ended."""
 
-    Only the STT can say which speech its transcripts cover: counting the VAD's
+
+class ButlerTurnDetector:
+    """The text rule above and, optionally, an audio model. Three verdicts:
+    - the words look unfinished: the long endpointing delay (`max_delay`);
+    - the words look finished and so does the sound (or there is no audio model): the
+      short one (`min_delay`);
+    - the words look finished but the sound does not ("what is the weather … like
+      tomorrow"): unsure, so the turn waits `unsure_delay` after the end of the speech
+      before it is committed (new speech meanwhile cancels the decision). The reply is
+      prepared meanwhile either way; only hearing it waits.
+
+    The words: livekit decides on the end of a turn when the VAD says speech stopped,
+    even if the words of that newest stretch of speech (or of the one before, on a slow
+    machine) are still in the STT; the decision would then see only older words
+    ("remind me to call my…") and commit them as the whole request. So while the STT has
+    words outstanding, the prediction waits for them: their arrival makes livekit start
+    the decision again with every word (cancelling this one), and new speech cancels it
+    too; if the decision goes on, it is made on the newest words. If they never come (a
+    stalled STT), the turn counts as unfinished and the longer endpointing delay
+    applies. Only the STT can say which speech its transcripts cover: counting the VAD's
     stretches of speech here goes wrong when a transcript of older speech arrives while
-    the person is speaking again."""
+    the person is speaking again.
 
-    def __init__(self) -> None:
+    The sound: taken as the decision starts (the speech and the silence after it), and
+    judged on a worker thread while the words are awaited."""
+
+    def __init__(
+        self,
+        *,
+        text: bool = True,
+        audio_model: AudioTurnModel | None = None,
+        unsure_delay: float = 1.0,
+    ) -> None:
+        if not text and audio_model is None:
+            raise ValueError("a turn detector needs the text rule, an audio model or both")
+        self._text = text
+        self._audio_model = audio_model
+        self.unsure_delay = unsure_delay
         self._transcription: Transcription | None = None
 
     def follow(self, transcription: Transcription) -> None:
-        """Wait for this STT's words (call once, before the session starts). Without
-        one, the text rule alone decides."""
+        """Wait for this STT's words and listen to its audio (call once, before the
+        session starts). Without one, the text rule alone decides."""
         self._transcription = transcription
 
     @property
     def model(self) -> str:
-        return "butler-text-rules"
+        judges = (["butler-text-rules"] if self._text else []) + (
+            [self._audio_model.name] if self._audio_model else []
+        )
+        return " + ".join(judges)
 
     @property
     def provider(self) -> str:
@@ -180,6 +221,31 @@ class TextTurnDetector:
         *,
         timeout: float | None = None,  # noqa: ASYNC109
     ) -> float:
+        transcription, model = self._transcription, self._audio_model
+        if model is None or transcription is None:
+            return await self._by_words(chat_ctx) if self._text else FINISHED
+        audio = transcription.recent_audio(model.seconds)
+        heard = asyncio.ensure_future(asyncio.to_thread(model.probability, audio))
+        try:
+            if self._text and await self._by_words(chat_ctx) == UNFINISHED:
+                return UNFINISHED
+            if await heard >= model.threshold:
+                return FINISHED
+            if not self._text:
+                return UNFINISHED  # the sound alone decides: the long wait
+            await self._be_patient()
+            return FINISHED
+        finally:
+            heard.cancel()
+
+    async def _be_patient(self) -> None:
+        """Hold the decision until `unsure_delay` after the end of the speech."""
+        ended = self._transcription.speech_ended_at if self._transcription else None
+        wait = self.unsure_delay if ended is None else ended + self.unsure_delay - time.time()
+        if wait > 0:
+            await asyncio.sleep(wait)
+
+    async def _by_words(self, chat_ctx: llm.ChatContext) -> float:
         transcription = self._transcription
         if transcription is not None and transcription.transcribing:
             try:

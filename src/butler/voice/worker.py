@@ -32,6 +32,7 @@ from butler.voice.providers import (
 )
 from butler.voice.reporting import attach_reporting
 from butler.voice.session_setup import attach_session_behaviour, session_options
+from butler.voice.turn_models import load_turn_model
 from butler.voice.worker_health import WorkerHealth
 
 log = logging.getLogger(__name__)
@@ -77,6 +78,7 @@ def prewarm(proc: JobProcess) -> None:
     settings = Settings()
     proc.userdata["vad"] = build_vad(settings.voice)
     prewarm_local_models(settings.stt, settings.tts)
+    load_turn_model(settings.voice.end_of_turn, settings.voice.smart_turn_model)
 
 
 async def entrypoint(ctx: JobContext) -> None:
