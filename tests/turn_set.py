@@ -10,6 +10,7 @@ speeds. Hesitations run from 300 to 1000 ms.
 from __future__ import annotations
 
 import itertools
+import random
 import re
 import shutil
 import subprocess
@@ -108,10 +109,12 @@ class LabelledUtterance:
 
 
 def labelled_set() -> list[LabelledUtterance]:
-    """60 unfinished utterances (each phrase in two voices, hesitations cycling through
-    300 to 1000 ms) and 40 finished ones (each in two voices)."""
+    """60 unfinished utterances (each phrase in two voices, with two different
+    hesitations of 300 to 1000 ms, drawn with a fixed seed) and 40 finished ones (each
+    in two voices)."""
     voices = itertools.cycle(VOICES)
-    pauses = itertools.cycle(HESITATIONS)
+    draw = random.Random(13)  # the same set every time
+    pauses = iter([p for _ in UNFINISHED for p in draw.sample(HESITATIONS, 2)])
     unfinished = [
         LabelledUtterance(before, after, next(pauses), *next(voices))
         for before, after in UNFINISHED

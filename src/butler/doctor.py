@@ -46,6 +46,17 @@ def _embeddings(settings: Settings) -> tuple[bool, str, str]:
     return True, "embeddings", f"local all-MiniLM-L6-v2 (int8 ONNX, checksum ok: {model.name})"
 
 
+def _end_of_turn(settings: Settings) -> tuple[bool, str, str]:
+    from butler.voice.turn_models import load_turn_model
+
+    judge = settings.voice.end_of_turn
+    try:
+        model = load_turn_model(judge, settings.voice.smart_turn_model)
+    except ConfigError as exc:
+        return False, "end of turn", exc.message
+    return True, "end of turn", judge + (f" ({model.name}, on this machine)" if model else "")
+
+
 def _voice(settings: Settings) -> list[tuple[bool, str, str]]:
     """The LiveKit server (embedded or configured) and, embedded, the voice worker."""
     lk = settings.livekit
@@ -90,6 +101,7 @@ def diagnose(settings: Settings, database_url: str | None) -> list[str]:
     check(True, "data folder", str(settings.data_dir))
     for ok, label, detail in _voice(settings):
         check(ok, label, detail)
+    check(*_end_of_turn(settings))
     check(*_embeddings(settings))
     where = "external (BUTLER_DATABASE_URL)" if database_url else "embedded"
     try:

@@ -221,6 +221,13 @@ def test_doctor_checks_the_embedding_model_and_the_voice_server(tmp_path: Path) 
     assert "[ok] embeddings: local all-MiniLM-L6-v2 (int8 ONNX, checksum ok" in healthy.stdout
     assert "[ok] LiveKit server: " in healthy.stdout
     assert "(starts with `butler serve`)" in healthy.stdout
+    assert "[ok] end of turn: text+smart-turn (smart-turn v3.2, on this machine)" in healthy.stdout
+    no_model = _butler(
+        "doctor", env={**embedded, "BUTLER_VOICE__SMART_TURN_MODEL": str(tmp_path / "none.onnx")}
+    )
+    assert no_model.returncode == 1
+    assert "[FAIL] end of turn: the Smart Turn model is not at" in no_model.stdout
+    assert "make setup" in no_model.stdout
     missing = _butler(
         "doctor", env={**embedded, "BUTLER_LIVEKIT__SERVER_BINARY": str(tmp_path / "nothing")}
     )

@@ -27,7 +27,7 @@ from butler.voice.turn_detector import (
         "Remind me to call mum at six",
         "Thanks",
         "What time is it?",
-        "Can you hear me?",
+        "Where is it?",
     ],
 )
 def test_finished_requests(text: str) -> None:
@@ -43,6 +43,8 @@ def test_finished_requests(text: str) -> None:
         "I want to go to the shop and",
         "Play something by...",
         "Well,",
+        "Can you?",  # whisper's question mark on "can you … turn the volume down"
+        "What time does that?",
         "",
     ],
 )
@@ -218,3 +220,20 @@ def test_a_detector_needs_a_judge() -> None:
         ButlerTurnDetector(text=False)
     both = ButlerTurnDetector(audio_model=_AudioModel(0.5))
     assert both.model == "butler-text-rules + test-model"
+
+
+class _BrokenModel(_AudioModel):
+    def probability(self, audio: np.ndarray) -> float:  # type: ignore[type-arg]
+        raise RuntimeError("the model file is damaged")
+
+
+def test_a_failing_audio_model_leaves_the_words_to_decide(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    detector = ButlerTurnDetector(audio_model=_BrokenModel(0.0), unsure_delay=5.0)
+    detector.follow(_Transcription())
+    ctx = llm.ChatContext()
+    ctx.add_message(role="user", content="Turn off the kitchen lights.")
+    verdict = asyncio.run(asyncio.wait_for(detector.predict_end_of_turn(ctx), 1.0))
+    assert verdict == FINISHED  # at once: no unsure wait on a model that said nothing
+    assert "end-of-turn model test-model failed" in caplog.text

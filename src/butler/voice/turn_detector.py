@@ -13,6 +13,7 @@ detector may call LiveKit Cloud; nothing here leaves the machine.
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 import time
 from typing import Protocol
@@ -112,9 +113,10 @@ UNFINISHED_ENDINGS = frozenset(
         "me",
     ]
 )
-# A question may end on these ("what time is it?", "can you hear me?"); elsewhere they
-# usually lead on ("remind me to … let me").
-_QUESTION_ENDINGS = frozenset(["it", "you", "me", "them", "us", "him", "her", "that", "this"])
+# A question may end on "it" ("what time is it?"). Not on "you", "me", "that": whisper
+# puts a question mark after fragments such as "can you …" and "what time does that …".
+_QUESTION_ENDINGS = frozenset(["it"])
+log = logging.getLogger(__name__)
 WORDS_TIMEOUT = 5.0  # seconds to wait for the transcript of speech that just ended
 FINISHED = 0.9
 UNFINISHED = 0.05
@@ -229,7 +231,7 @@ class ButlerTurnDetector:
         try:
             if self._text and await self._by_words(chat_ctx) == UNFINISHED:
                 return UNFINISHED
-            if await heard >= model.threshold:
+            if await self._sounds_finished(heard, model):
                 return FINISHED
             if not self._text:
                 return UNFINISHED  # the sound alone decides: the long wait
@@ -237,6 +239,14 @@ class ButlerTurnDetector:
             return FINISHED
         finally:
             heard.cancel()
+
+    @staticmethod
+    async def _sounds_finished(heard: asyncio.Future[float], model: AudioTurnModel) -> bool:
+        try:
+            return await heard >= model.threshold
+        except Exception:  # the words still decide; a broken model must not stall turns
+            log.exception("the end-of-turn model %s failed; judging by the words", model.name)
+            return True
 
     async def _be_patient(self) -> None:
         """Hold the decision until `unsure_delay` after the end of the speech."""

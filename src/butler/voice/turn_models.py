@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import functools
 import sys
-import threading
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -83,7 +82,6 @@ class SmartTurnModel:
         self._features = FeatureExtractor(
             feature_size=80, sampling_rate=RATE, hop_length=160, chunk_length=8, n_fft=400
         )
-        self._lock = threading.Lock()  # one inference at a time per session object
 
     def probability(self, audio: Audio) -> float:
         wave = audio[-self._samples :].astype(np.float32) / 32768.0
@@ -91,8 +89,8 @@ class SmartTurnModel:
         wave = (wave - wave.mean()) / np.sqrt(wave.var() + 1e-7)
         features = self._features(wave, padding=0)[:, : self._samples // 160]
         batch = features[None].astype(np.float32)
-        with self._lock:
-            (logits,) = self._session.run(None, {"input_features": batch})
+        # onnxruntime runs one session from several threads at once: sessions share it.
+        (logits,) = self._session.run(None, {"input_features": batch})
         return float(np.asarray(logits).reshape(-1)[0])
 
 
