@@ -26,10 +26,15 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev]'
-	$(BIN)/python -m butler.voice.turn_model_install
 	touch $(STAMP)
 
-setup: $(STAMP)
+# The Smart Turn end-of-turn model (8.7 MB), copied out of the pipecat-ai wheel once.
+SMART_TURN := $(VENV)/share/butler/smart-turn-v3.2-cpu.onnx
+$(SMART_TURN): $(STAMP)
+	$(BIN)/python -m butler.voice.turn_model_install --to $@
+	touch $@
+
+setup: $(STAMP) $(SMART_TURN)
 
 $(WEB_DEPS): web/package.json web/package-lock.json
 	cd web && npm ci --no-audit --no-fund

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import signal
 from typing import Any
 
@@ -155,6 +156,10 @@ def build_server(settings: Settings) -> AgentServer:
 
 async def run_worker(settings: Settings) -> None:
     """Run until SIGTERM or SIGINT, then leave the rooms and stop cleanly."""
+    if "livekit" not in settings.voice.end_of_turn:
+        # livekit preloads its on-device models (~240 MB) into every worker unless told
+        # not to; Butler uses them only when the end-of-turn setting names them.
+        os.environ.setdefault("LIVEKIT_AGENTS_PRELOAD_LOCAL_INFERENCE", "0")
     server = build_server(settings)
     health = WorkerHealth(server, settings.livekit.worker_health_port)
     await health.start()
