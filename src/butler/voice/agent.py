@@ -10,6 +10,8 @@ from collections.abc import AsyncIterable
 
 from livekit import rtc
 from livekit.agents import Agent, FlushSentinel, ModelSettings, llm, stt
+from livekit.agents.voice import SpeechHandle
+from livekit.agents.voice.agent_activity import _SpeechHandleContextVar
 
 from butler.voice.butler_llm import ButlerAPI
 from butler.voice.non_speech import is_not_a_request
@@ -83,12 +85,21 @@ class ButlerAgent(Agent):
             if pieces[-1].rstrip().endswith(SENTENCE_ENDS):
                 yield FlushSentinel()
         if self.api.outcome.should_end and self._ending is None:
-            self._ending = asyncio.create_task(self._end_after_reply())
+            # The speech this reply belongs to: a preemptive reply is written before its
+            # turn is committed, so it is not yet the session's current speech (livekit
+            # keeps the handle in a context variable for the reply's tasks).
+            goodbye = _SpeechHandleContextVar.get(None)
+            self._ending = asyncio.create_task(self._end_after_reply(goodbye))
 
-    async def _end_after_reply(self) -> None:
-        """The model decided the conversation is over: let the goodbye play, then leave."""
-        handle = self.session.current_speech
+    async def _end_after_reply(self, goodbye: SpeechHandle | None) -> None:
+        """The model decided the conversation is over: let the goodbye play, then leave;
+        unless it never played in full (a preemptive reply dropped because the person
+        went on, or one they spoke over): then the conversation goes on."""
+        handle = goodbye or self.session.current_speech
         if handle is not None:
             await handle.wait_for_playout()
+            if handle.interrupted:
+                self._ending = None
+                return
         log.info("conversation ended by the model")
         self.session.shutdown(drain=True)
