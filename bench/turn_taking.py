@@ -37,7 +37,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from livekit import rtc  # noqa: E402
-from livekit.agents import APIConnectOptions, stt  # noqa: E402
+from livekit.agents import APIConnectOptions, LanguageCode, stt  # noqa: E402
 from livekit.agents.types import DEFAULT_API_CONNECT_OPTIONS, NOT_GIVEN, NotGivenOr  # noqa: E402
 from livekit.agents.utils import AudioBuffer, merge_frames  # noqa: E402
 from livekit.plugins import silero  # noqa: E402
@@ -161,10 +161,8 @@ async def judge_offline(recordings: list[Recording], local_stt: LocalSTT) -> Non
         )
 
 
-def audible_span(
-    samples: np.ndarray[Any, np.dtype[np.int16]], rate: int
-) -> tuple[float, float, float]:
-    """(first sound, last sound, longest silence between sounds), in seconds."""
+def audible_span(samples: np.ndarray[Any, np.dtype[np.int16]], rate: int) -> tuple[float, float]:
+    """(first sound, last sound), in seconds."""
     window = rate // 100
     blocks = samples[: len(samples) // window * window].astype(np.float64).reshape(-1, window)
     loud = np.flatnonzero(np.sqrt((blocks**2).mean(axis=1)) > 300)
@@ -212,7 +210,9 @@ class ScriptedSTT(stt.STT):
         return stt.SpeechEvent(
             stt.SpeechEventType.FINAL_TRANSCRIPT,
             alternatives=[
-                stt.SpeechData(language="en", text=self.words_for(samples, frame.sample_rate))
+                stt.SpeechData(
+                    language=LanguageCode("en"), text=self.words_for(samples, frame.sample_rate)
+                )
             ],
         )
 
@@ -242,11 +242,13 @@ async def run_live(
     recordings: list[Recording],
     new_api: Callable[[], ButlerAPI],
     engines: dict[str, Any],
+    tuning: dict[str, float],
 ) -> LiveFigures:
-    """One session per recording; `engines`: stt, tts, vad."""
+    """One session per recording; `engines`: stt, tts, vad; `tuning`: VoiceSettings
+    fields to change from Butler's defaults."""
     figures = LiveFigures()
     defaults = judge == DEFAULTS
-    settings = VoiceSettings(end_of_turn="text" if defaults else judge)  # type: ignore[arg-type]
+    settings = VoiceSettings(end_of_turn="text" if defaults else judge, **tuning)
     for recording in recordings:
         if isinstance(engines["stt"], ScriptedSTT):
             engines["stt"].recording = recording
@@ -320,12 +322,28 @@ def main() -> None:
         default="text",
         help="the configs also run with the local models on the unfinished set ('' for none)",
     )
+    parser.add_argument(
+        "--pause", type=float, help="preflight_pause_seconds for Butler's cases (default: Butler's)"
+    )
+    parser.add_argument(
+        "--min-delay",
+        type=float,
+        help="endpointing_min_delay_seconds for Butler's cases (default: Butler's)",
+    )
     parser.add_argument("--skip-live", action="store_true")
     parser.add_argument("--skip-judgements", action="store_true", help="no part 1")
     parser.add_argument("--verbose", action="store_true", help="list every cut-off and loss")
     args = parser.parse_args()
     configs = [c.strip() for c in args.configs.split(",") if c.strip()]
     local_configs = [c.strip() for c in args.local_configs.split(",") if c.strip()]
+    tuning = {
+        name: value
+        for name, value in (
+            ("preflight_pause_seconds", args.pause),
+            ("endpointing_min_delay_seconds", args.min_delay),
+        )
+        if value is not None
+    }
     unknown = [c for c in configs + local_configs if c not in ("defaults", *JUDGES)]
     if unknown:
         raise SystemExit(f"unknown configs {unknown}: choose from defaults, {', '.join(JUDGES)}")
@@ -367,11 +385,15 @@ def main() -> None:
                         "tts": service_engines(speech_url)["tts"],
                         "vad": vad_model,
                     }
-                    budget_results[label] = asyncio.run(run_live(label, sample, new_api, budget))
+                    budget_results[label] = asyncio.run(
+                        run_live(label, sample, new_api, budget, tuning)
+                    )
                 for config in local_configs:
                     label = DEFAULTS if config == "defaults" else config
                     print(f"live, local models: {label} ({len(unfinished)} sessions)", flush=True)
-                    local_results[label] = asyncio.run(run_live(label, unfinished, new_api, local))
+                    local_results[label] = asyncio.run(
+                        run_live(label, unfinished, new_api, local, tuning)
+                    )
             finally:
                 for process in processes:
                     process.terminate()

@@ -49,7 +49,7 @@ from butler.voice.butler_llm import ButlerAPI  # noqa: E402
 from butler.voice.harness import TalkResult, talk  # noqa: E402
 from butler.voice.local_stt import LocalSTT  # noqa: E402
 from butler.voice.local_tts import LocalTTS  # noqa: E402
-from butler.voice.providers import build_vad  # noqa: E402
+from butler.voice.providers import PAUSE_FOR_STT_SERVICE, build_vad  # noqa: E402
 from butler.voice.simulated_io import Utterance, read_wav  # noqa: E402
 
 SENTENCES = [
@@ -197,7 +197,6 @@ def main() -> None:
     parser.add_argument(
         "--pause",
         type=float,
-        default=VoiceSettings().preflight_pause_seconds,
         help="the pause after which speech is transcribed early (0: off; default: Butler's)",
     )
     parser.add_argument(
@@ -281,7 +280,8 @@ def main() -> None:
     budget = (STT_MS + LLM_MS + TTS_MS) / 1000
     # The silence a reply waits for: the pause that starts the early transcription, or
     # without it the VAD's window.
-    silence = args.pause or args.silence
+    silence = args.pause if args.pause is not None else PAUSE_FOR_STT_SERVICE
+    silence = silence or args.silence
     print(f"\nend of speech -> first audio frame, {args.utterances} espeak-ng utterances")
     print(
         f"(a) service delays: STT {STT_MS} ms, LLM first sentence {LLM_MS} ms, "

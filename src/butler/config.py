@@ -184,12 +184,13 @@ class VoiceSettings(BaseModel):
     vad_min_silence_seconds: float = Field(default=0.3, ge=0.05, le=3)
     # Transcribe the utterance so far after this much quiet and start the reply on it;
     # kept if the speech then ends (0 turns it off: transcription waits for the VAD).
-    # (0.06: two of Silero's 32 ms windows under its activation threshold.)
-    preflight_pause_seconds: float = Field(default=0.06, ge=0, le=1)
+    # Unset: 0.03 s (one of Silero's 32 ms windows) with an STT service, 0.06 s with the
+    # local whisper, where a guess the speaker talks over still holds the CPU to its end.
+    preflight_pause_seconds: float | None = Field(default=None, ge=0, le=1)
     # How long after the end of speech the reply may be heard: when the person sounds
     # finished; when the words do but the voice does not (unsure); when the words do not.
-    # (0.6 s costs ~5 ms at p50: the reply is still being prepared until then anyway.)
-    endpointing_min_delay_seconds: float = Field(default=0.6, ge=0, le=3)
+    # (Measured from the VAD's end of speech, itself ~50 ms after the sound stops.)
+    endpointing_min_delay_seconds: float = Field(default=0.55, ge=0, le=3)
     endpointing_unsure_delay_seconds: float = Field(default=1.0, ge=0, le=10)
     endpointing_max_delay_seconds: float = Field(default=1.6, ge=0.1, le=10)
     # Who judges that the person has finished: the text rule on the transcript, an

@@ -28,6 +28,11 @@ from butler.voice.turn_detector import (
         "Thanks",
         "What time is it?",
         "Where is it?",
+        "Turn the kitchen lights on.",
+        "Could you switch it on",
+        "Put the kettle on",
+        "Leave the porch light on please",  # "please" ends it anyway
+        "Let me in",
     ],
 )
 def test_finished_requests(text: str) -> None:
@@ -45,6 +50,12 @@ def test_finished_requests(text: str) -> None:
         "Well,",
         "Can you?",  # whisper's question mark on "can you … turn the volume down"
         "What time does that?",
+        "Send a message to Anna saying",
+        "Add a note called",
+        "Turn on",
+        "Can you switch on",
+        "Remind me on",
+        "Turn the heating on in",
         "",
     ],
 )

@@ -16,8 +16,9 @@ from livekit.agents import APIConnectionError, APIConnectOptions, stt, utils, va
 from livekit.agents.types import NOT_GIVEN, NotGivenOr
 
 from butler.config import VoiceSettings
+from butler.voice.local_stt import LocalSTT
 from butler.voice.preflight_stt import PreflightSTT, TranscriptionFailed
-from butler.voice.providers import streaming_stt
+from butler.voice.providers import PAUSE_FOR_LOCAL_STT, PAUSE_FOR_STT_SERVICE, streaming_stt
 from butler.voice.simulated_io import speech_end_offset
 from tests.voice.conftest import Speech
 
@@ -145,7 +146,12 @@ def test_preflight_follows_the_setting(speak: Callable[[str], Speech], vad_model
     wrapped = MeasuringSTT()
     early = streaming_stt(wrapped, vad_model, VoiceSettings())
     assert isinstance(early, PreflightSTT) and early.capabilities.streaming
-    assert early.pause_seconds == VoiceSettings().preflight_pause_seconds
+    assert early.pause_seconds == PAUSE_FOR_STT_SERVICE  # a service: one more request
+    local = streaming_stt(LocalSTT(), vad_model, VoiceSettings())
+    assert isinstance(local, PreflightSTT) and local.pause_seconds == PAUSE_FOR_LOCAL_STT
+    assert PAUSE_FOR_LOCAL_STT > PAUSE_FOR_STT_SERVICE  # a guess costs it the CPU
+    chosen = streaming_stt(LocalSTT(), vad_model, VoiceSettings(preflight_pause_seconds=0.1))
+    assert isinstance(chosen, PreflightSTT) and chosen.pause_seconds == 0.1
 
     # Off: no guesses, one transcription of the whole utterance at the end of speech.
     samples, rate = speak("Please turn off the kitchen lights.")

@@ -84,7 +84,7 @@ def test_turn_handling_never_reaches_livekit_cloud() -> None:
     options = session_options(VoiceSettings())["turn_handling"]
     assert isinstance(options["turn_detection"], ButlerTurnDetector)
     assert options["interruption"]["mode"] == "vad"
-    assert options["endpointing"]["min_delay"] == 0.6
+    assert options["endpointing"]["min_delay"] == 0.55
     assert options["preemptive_generation"]["preemptive_tts"] is True
     settings = Settings(_env_file=None)  # type: ignore[call-arg]
     # No URL: Butler's own server on loopback (the embedded stack).

@@ -20,6 +20,10 @@ FALLBACK_ATTEMPT_SECONDS = 5.0  # a transcription slower than this is as good as
 # transcription judges pauses by the same measure).
 VAD_ACTIVATION = 0.5
 VAD_DEACTIVATION = 0.35
+# The preflight's pause (VoiceSettings.preflight_pause_seconds unset): one Silero window
+# where a guess costs one more request; two where it costs the CPU a whole transcription.
+PAUSE_FOR_STT_SERVICE = 0.03
+PAUSE_FOR_LOCAL_STT = 0.06
 
 
 def build_vad(settings: VoiceSettings) -> vad.VAD:
@@ -31,6 +35,15 @@ def build_vad(settings: VoiceSettings) -> vad.VAD:
     return vad_model
 
 
+def preflight_pause(engine: stt.STT, settings: VoiceSettings) -> float:
+    """The quiet after which the utterance so far is transcribed (see VoiceSettings)."""
+    from butler.voice.local_stt import LocalSTT
+
+    if settings.preflight_pause_seconds is not None:
+        return settings.preflight_pause_seconds
+    return PAUSE_FOR_LOCAL_STT if isinstance(engine, LocalSTT) else PAUSE_FOR_STT_SERVICE
+
+
 def streaming_stt(engine: stt.STT, vad_model: vad.VAD, settings: VoiceSettings) -> stt.STT:
     """The STT the session uses: the batch engine behind the VAD, transcribing at the
     first pause unless `preflight_pause_seconds` is 0, and reporting failures so the
@@ -40,7 +53,7 @@ def streaming_stt(engine: stt.STT, vad_model: vad.VAD, settings: VoiceSettings) 
     return PreflightSTT(
         stt_engine=engine,
         vad_model=vad_model,
-        pause_seconds=settings.preflight_pause_seconds,
+        pause_seconds=preflight_pause(engine, settings),
         quiet_below=VAD_ACTIVATION,
     )
 

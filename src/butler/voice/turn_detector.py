@@ -111,8 +111,21 @@ UNFINISHED_ENDINGS = frozenset(
         "it",
         "let",
         "me",
+        # what is said, called or named comes next
+        "saying",
+        "says",
+        "called",
+        "named",
     ]
 )
+# "On" and "in" end a request as a phrasal verb's particle ("turn the lights on", "put
+# the kettle on") but leave it open as a preposition ("remind me on …", "turn on …").
+# They close it when one of these verbs came earlier with its object between.
+_PARTICLES = frozenset(["on", "in"])
+_PHRASAL_VERBS = frozenset(
+    ["turn", "switch", "put", "leave", "keep", "plug", "log", "sign", "hold", "let", "lock"]
+)
+_OBJECT_PRONOUNS = frozenset(["it", "them", "me", "us"])
 # A question may end on "it" ("what time is it?"). Not on "you", "me", "that": whisper
 # puts a question mark after fragments such as "can you …" and "what time does that …".
 _QUESTION_ENDINGS = frozenset(["it"])
@@ -131,7 +144,19 @@ def end_of_turn_probability(text: str) -> float:
         return UNFINISHED
     if text.rstrip().endswith("?") and words[-1] in _QUESTION_ENDINGS:
         return FINISHED
+    if words[-1] in _PARTICLES and _particle_of_a_verb(words):
+        return FINISHED
     return UNFINISHED if words[-1] in UNFINISHED_ENDINGS else FINISHED
+
+
+def _particle_of_a_verb(words: list[str]) -> bool:
+    """'turn the lights on': a phrasal verb, its object, then the particle."""
+    if len(words) < 3:
+        return False
+    last_of_object = words[-2]
+    if last_of_object in UNFINISHED_ENDINGS and last_of_object not in _OBJECT_PRONOUNS:
+        return False  # "turn the heating on in", "put the"
+    return any(word in _PHRASAL_VERBS for word in words[:-2])
 
 
 class Transcription(Protocol):
