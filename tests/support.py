@@ -26,6 +26,7 @@ from butler.auth import invites
 from butler.config import (
     AgentSettings,
     AuthSettings,
+    HomeAssistantSettings,
     LiveKitSettings,
     LLMSettings,
     MemorySettings,
@@ -51,6 +52,7 @@ def make_settings(
     llm: dict[str, Any] | None = None,
     memory: dict[str, Any] | None = None,
     livekit: LiveKitSettings | None = None,
+    home_assistant: dict[str, Any] | None = None,
     **auth: Any,
 ) -> Settings:
     """Test settings. Learning is off unless `memory` turns it on: its background model
@@ -72,6 +74,7 @@ def make_settings(
         llm=LLMSettings(**(llm or {})),
         agent=AgentSettings(keepalive_seconds=0.5),
         memory=MemorySettings(**{"learning": False, **(memory or {})}),
+        home_assistant=HomeAssistantSettings(**(home_assistant or {})),
     )
 
 

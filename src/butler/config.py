@@ -216,6 +216,16 @@ class VoiceSettings(BaseModel):
     unheard_apology: str = "Sorry, I didn't catch that. Could you say it again?"
 
 
+class HomeAssistantSettings(BaseModel):
+    """Home Assistant, for controlling the home (unset URL: no home control). An admin
+    may also set both in the app; what is set here wins."""
+
+    url: str | None = None  # e.g. http://homeassistant.local:8123
+    token: SecretStr | None = None  # a long-lived access token (HA profile → Security)
+    timeout_seconds: float = Field(default=10.0, gt=0, le=60)  # one command's answer
+    confirm_seconds: float = Field(default=60.0, ge=10, le=600)  # an unconfirmed "yes?" lasts
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="BUTLER_",
@@ -245,6 +255,7 @@ class Settings(BaseSettings):
     stt: STTSettings = STTSettings()
     tts: TTSSettings = TTSSettings()
     voice: VoiceSettings = VoiceSettings()
+    home_assistant: HomeAssistantSettings = HomeAssistantSettings()
 
     @property
     def cookie_secure(self) -> bool:

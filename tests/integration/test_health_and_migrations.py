@@ -28,6 +28,10 @@ EXPECTED_TABLES = {
     "tool_usage",
     "voice_turns",
     "voice_sessions",
+    "home_entities",
+    "home_permissions",
+    "home_pending_actions",
+    "home_connection",
 }
 
 

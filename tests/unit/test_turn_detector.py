@@ -56,6 +56,7 @@ def test_finished_requests(text: str) -> None:
         "Can you switch on",
         "Remind me on",
         "Turn the heating on in",
+        "Switch off everything in",
         "",
     ],
 )

@@ -27,6 +27,7 @@ from butler.agent.events import (
     TurnFailed,
     TurnFinished,
 )
+from butler.agent.home_turns import HomeAnswer, HomeTurns
 from butler.db.pool import connection
 from butler.llm import base as llm
 from butler.memory import history
@@ -96,6 +97,7 @@ class Brain:
         *,
         facts: FactSource | None = None,
         learner: Learner | None = None,
+        home: HomeTurns | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.pool = pool
@@ -104,11 +106,13 @@ class Brain:
         self.settings = settings
         self.facts = facts or NoFacts()
         self.learner = learner
+        self.home = home
         self.clock = clock
 
     @property
     def ready(self) -> bool:
-        return self.provider is not None
+        """Able to answer something: with a model, or the home's commands without one."""
+        return self.provider is not None or self.home is not None
 
     def prepare(self, user_id: uuid.UUID, text: str) -> None:
         """Start the work a turn for these words will need before its caller is fully
@@ -135,9 +139,21 @@ class Brain:
 
     async def run(self, request: TurnRequest) -> AsyncGenerator[AgentEvent]:
         """Stream one turn. Failures end the stream with a TurnFailed event."""
-        if self.provider is None:
+        if self.provider is None and self.home is None:
             raise llm.LLMNotConfigured("No language model is configured.")
         try:
+            answer = await self.home.answer(request.user, request.text) if self.home else None
+            if answer is not None:
+                async for event in self._home_reply(request, answer):
+                    yield event
+                return
+            if self.provider is None:
+                yield TurnFailed(
+                    "llm_not_configured",
+                    "I can only work the home's devices right now: no language model is set up.",
+                    False,
+                )
+                return
             async for event in self._run(self.provider, request):
                 yield event
         except llm.LLMError as exc:
@@ -216,11 +232,32 @@ class Brain:
                 self.learner.after_turn(user.id, request.text, reply_text)
         yield TurnFinished(message_id, reply_text, ctx.end_requested)
 
+    async def _home_reply(
+        self, request: TurnRequest, answer: HomeAnswer
+    ) -> AsyncIterator[AgentEvent]:
+        """A turn the home answered without the LLM: shown, audited and stored as any."""
+        call = llm.ToolCall(f"{answer.tool}-{uuid.uuid4().hex[:12]}", answer.tool, answer.arguments)
+        yield ToolStarted(call.id, call.name, "Working the house")
+        outcome = ToolOutcome(
+            call, answer.text, "ok" if answer.ok else "tool_error", answer.duration_ms
+        )
+        await self._audit(request, [outcome])
+        yield ToolFinished(call.id, call.name, answer.ok)
+        yield TextDelta(answer.text)
+        message_id = None
+        if not request.temporary:
+            message_id = await self._save(request, answer.text, [answer.tool])
+        yield TurnFinished(message_id, answer.text, False)
+
     async def _run_tools(
         self, calls: list[llm.ToolCall], ctx: ToolContext, request: TurnRequest
     ) -> list[ToolOutcome]:
         # Independent calls from one reply run concurrently; results keep the call order.
         outcomes = list(await asyncio.gather(*(self.tools.run(c, ctx) for c in calls)))
+        await self._audit(request, outcomes)
+        return outcomes
+
+    async def _audit(self, request: TurnRequest, outcomes: list[ToolOutcome]) -> None:
         try:
             async with connection(self.pool) as conn:
                 await audit.record(
@@ -233,7 +270,6 @@ class Brain:
         except (asyncpg.PostgresError, OSError) as exc:
             # The audit must not cost the person their answer.
             log.error("could not record tool usage: %s", exc)
-        return outcomes
 
     async def _save(self, request: TurnRequest, reply_text: str, tools: list[str]) -> int:
         metadata: dict[str, Any] = dict(request.metadata)

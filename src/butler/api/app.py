@@ -13,6 +13,8 @@ from fastapi import FastAPI
 from pydantic import SecretStr, TypeAdapter
 
 from butler.agent.brain import Brain, BrainSettings
+from butler.agent.home_tools import home_tools
+from butler.agent.home_turns import HomeTurns
 from butler.agent.memory_tools import memory_tools
 from butler.api.body_limit import BodyLimitMiddleware
 from butler.api.deps import CookiePolicy, LiveKitConfig, Services
@@ -28,6 +30,7 @@ from butler.api.routes import (
     users,
     voice,
 )
+from butler.api.routes import home as home_routes
 from butler.api.routes import memory as memory_routes
 from butler.api.routes.livekit_relay import redact_tokens
 from butler.api.sse import ChatStreamEvents
@@ -38,6 +41,8 @@ from butler.auth.tokens import TokenService
 from butler.config import Settings
 from butler.db.pool import create_pool
 from butler.errors import ConfigError
+from butler.home.fast_path import FastPath
+from butler.home.service import HomeService, open_home
 from butler.llm.base import LLMProvider
 from butler.llm.factory import build_provider
 from butler.memory.service import Memory, open_memory
@@ -65,7 +70,11 @@ def learning_llm(settings: Settings) -> LLMProvider | None:
 
 
 def build_brain(
-    settings: Settings, pool: asyncpg.Pool, memory: Memory, extra_tools: Sequence[Tool] = ()
+    settings: Settings,
+    pool: asyncpg.Pool,
+    memory: Memory,
+    home: HomeService,
+    extra_tools: Sequence[Tool] = (),
 ) -> tuple[Brain, str]:
     provider, status = build_provider(settings.llm)
     if provider is None:
@@ -75,6 +84,7 @@ def build_brain(
     tools = (
         *BUILTIN_TOOLS,
         *memory_tools(pool, memory.store, memory.recall),
+        *(home_tools(home) if home.configured else ()),
         *extra_tools,
     )
     brain = Brain(
@@ -89,12 +99,17 @@ def build_brain(
         ),
         facts=memory.recall,
         learner=memory.learner,
+        home=HomeTurns(home, FastPath()) if home.configured else None,
     )
     return brain, status
 
 
 def build_services(
-    settings: Settings, pool: asyncpg.Pool, memory: Memory, extra_tools: Sequence[Tool] = ()
+    settings: Settings,
+    pool: asyncpg.Pool,
+    memory: Memory,
+    home: HomeService,
+    extra_tools: Sequence[Tool] = (),
 ) -> Services:
     auth_cfg = settings.auth
     tokens = TokenService(
@@ -112,7 +127,7 @@ def build_services(
     lk = settings.livekit
     lk_key = _secret(lk.api_key, "livekit.api_key")
     lk_secret = _secret(lk.api_secret, "livekit.api_secret")
-    brain, llm_status = build_brain(settings, pool, memory, extra_tools)
+    brain, llm_status = build_brain(settings, pool, memory, home, extra_tools)
     return Services(
         pool=pool,
         brain=brain,
@@ -132,6 +147,7 @@ def build_services(
             authority_path(settings.data_dir) if settings.server.tls == "local" else None
         ),
         memory=memory,
+        home=home,
     )
 
 
@@ -146,12 +162,15 @@ def create_app(settings: Settings, dsn: str, *, extra_tools: Sequence[Tool] = ()
         pool = await create_pool(dsn, max_size=settings.database_pool_size)
         learner_llm = learning_llm(settings) if settings.memory.learning else None
         memory = await open_memory(pool, settings.memory, learner_llm)
-        services = build_services(settings, pool, memory, extra_tools)
+        home = open_home(settings.home_assistant, pool)
+        services = build_services(settings, pool, memory, home, extra_tools)
         app.state.services = services
         memory.start()
+        home.start()
         try:
             yield
         finally:
+            await home.aclose()
             await memory.aclose()
             await services.livekit.rooms.aclose()
             for provider in (services.brain.provider, learner_llm):
@@ -175,6 +194,7 @@ def create_app(settings: Settings, dsn: str, *, extra_tools: Sequence[Tool] = ()
         livekit_relay.router,
         certificate.router,
         memory_routes.router,
+        home_routes.router,
     ):
         app.include_router(router)
     _publish_stream_events(app)

@@ -19,6 +19,7 @@ from butler.auth.tokens import TokenService, VoiceSession
 from butler.config import LiveKitSettings
 from butler.db.pool import connection
 from butler.errors import Forbidden, NotAuthenticated
+from butler.home.service import HomeService
 from butler.memory.service import Memory
 from butler.users import repository as users
 from butler.users.models import User
@@ -53,6 +54,7 @@ class Services:
     livekit: LiveKitConfig
     cookie: CookiePolicy
     memory: Memory
+    home: HomeService
     local_authority: Path | None = None  # served at /ca.crt when Butler made its own
 
 

@@ -126,6 +126,7 @@ _PHRASAL_VERBS = frozenset(
     ["turn", "switch", "put", "leave", "keep", "plug", "log", "sign", "hold", "let", "lock"]
 )
 _OBJECT_PRONOUNS = frozenset(["it", "them", "me", "us"])
+_VERB_PARTICLES = frozenset(["on", "off", "in", "out", "up", "down", "over"])
 # A question may end on "it" ("what time is it?"). Not on "you", "me", "that": whisper
 # puts a question mark after fragments such as "can you …" and "what time does that …".
 _QUESTION_ENDINGS = frozenset(["it"])
@@ -156,7 +157,12 @@ def _particle_of_a_verb(words: list[str]) -> bool:
     last_of_object = words[-2]
     if last_of_object in UNFINISHED_ENDINGS and last_of_object not in _OBJECT_PRONOUNS:
         return False  # "turn the heating on in", "put the"
-    return any(word in _PHRASAL_VERBS for word in words[:-2])
+    # The verb must take its object first: in "switch off everything in" the particle
+    # came already and the "in" is a preposition still waiting for its place.
+    return any(
+        word in _PHRASAL_VERBS and words[i + 1] not in _VERB_PARTICLES
+        for i, word in enumerate(words[:-2])
+    )
 
 
 class Transcription(Protocol):

@@ -1,0 +1,104 @@
+"""Turns the home answers before the LLM, or with none configured: a yes to an action
+that waited for one, and the fast path (a home command matched without a model)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from butler.home.actions import describe_state
+from butler.home.errors import HomeError
+from butler.home.fast_path import FastPath, Plan
+from butler.home.service import HomeService
+from butler.users.models import Soul, User
+
+CONFIRMED = "home_confirmed"
+FAST_PATH = "home_fast_path"
+_OPENERS = {
+    "warm": "Done.",
+    "formal": "Very good.",
+    "casual": "Sure.",
+    "playful": "Consider it done!",
+}
+
+
+@dataclass(frozen=True)
+class HomeAnswer:
+    text: str
+    tool: str
+    arguments: dict[str, Any] = field(default_factory=dict)
+    ok: bool = True
+    duration_ms: int = 0
+
+
+def in_voice(soul: Soul, said: str, *, acted: bool) -> str:
+    """The result as the butler says it: an opener in the person's chosen style."""
+    if not acted or soul.verbosity == "brief":
+        return said
+    return f"{_OPENERS.get(soul.style, 'Done.')} {said}"
+
+
+class HomeTurns:
+    def __init__(self, home: HomeService, fast_path: FastPath | None = None) -> None:
+        self.home = home
+        self.fast_path = fast_path
+
+    async def answer(self, user: User, text: str) -> HomeAnswer | None:
+        """The home's answer to these words, or None for the LLM to answer them."""
+        if not self.home.configured:
+            return None
+        started = time.perf_counter()
+
+        def elapsed() -> int:
+            return int((time.perf_counter() - started) * 1000)
+
+        try:
+            done = await self.home.answer_pending(user, text)
+        except HomeError as exc:
+            return HomeAnswer(exc.message, CONFIRMED, {"text": text}, False, elapsed())
+        if done is not None:
+            said = in_voice(user.soul, done.said, acted=True)
+            return HomeAnswer(
+                said, CONFIRMED, {"entity_ids": list(done.entity_ids)}, True, elapsed()
+            )
+        plan = await self._plan(user, text)
+        if plan is None:
+            return None
+        arguments: dict[str, Any] = {"intent": plan.intent, "entity_ids": list(plan.entity_ids)}
+        try:
+            if plan.request is None:
+                entities = [await self.home.entity(user, i) for i in plan.entity_ids]
+                said = " ".join(f"{describe_state(e)}." for e in entities)
+                return HomeAnswer(said, FAST_PATH, arguments, True, elapsed())
+            arguments |= {"action": plan.request.action, "value": plan.request.value}
+            done = await self.home.act(user, plan.entity_ids, plan.request)
+        except HomeError as exc:
+            return HomeAnswer(exc.message, FAST_PATH, arguments, False, elapsed())
+        return HomeAnswer(
+            in_voice(user.soul, done.said, acted=True), FAST_PATH, arguments, True, elapsed()
+        )
+
+    async def _plan(self, user: User, text: str) -> Plan | None:
+        client = self.home.client
+        if self.fast_path is None or client is None or not client.connected:
+            return None
+        try:
+            entities = await self.home.visible(user)
+        except HomeError:
+            return None
+        # Whatever needs a yes is only read on the fast path: the LLM asks the question.
+        needs_yes = frozenset(
+            e.entity_id for e in entities if self.home.exposure.of(e).needs_confirmation
+        )
+        registry = self.home.registry
+        return await asyncio.to_thread(
+            self.fast_path.plan,
+            text,
+            entities,
+            list(registry.areas.values()),
+            list(registry.floors.values()),
+            registry.generation,
+            needs_yes,
+        )

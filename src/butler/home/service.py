@@ -1,0 +1,256 @@
+"""Home control for one person's turn: what they may see, finding, reading and acting,
+and actions that wait for their yes. The person always comes from the turn.
+
+Every failure is a HomeError whose message is a sentence the person can hear.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import asyncpg
+
+from butler.config import HomeAssistantSettings
+from butler.db.pool import connection
+from butler.home import targets
+from butler.home.actions import Request, describe_state, service_for
+from butler.home.client import HomeAssistantClient
+from butler.home.errors import HomeCommandFailed, HomeError, HomeNotConfigured, HomeUnavailable
+from butler.home.exposure import ExposureStore
+from butler.home.permissions import permissions_of
+from butler.home.registry import Entity, HomeRegistry
+from butler.users.models import User
+
+_YES_WORDS = frozenset(["yes", "yeah", "yep", "yup", "sure", "confirm", "confirmed", "ok", "okay"])
+_YES_PHRASES = frozenset(["do it", "go ahead", "please do", "do it please", "go on"])
+_NO_WORDS = frozenset(["no", "not", "don't", "dont", "stop", "cancel", "wait", "nope"])
+_WORD = re.compile(r"[a-z']+")
+
+
+def is_yes(text: str) -> bool:
+    said = _WORD.findall(text.lower())
+    if not said or len(said) > 6 or _NO_WORDS.intersection(said):
+        return False
+    return said[0] in _YES_WORDS or " ".join(said) in _YES_PHRASES
+
+
+class NeedsConfirmation(HomeError):
+    """The action waits for the person's yes in their next turn."""
+
+    code = "home_needs_confirmation"
+    status = 409
+
+
+@dataclass(frozen=True)
+class Done:
+    said: str  # what happened, as a sentence
+    entity_ids: tuple[str, ...]
+
+
+class HomeService:
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        registry: HomeRegistry,
+        client: HomeAssistantClient | None,
+        *,
+        confirm_seconds: float = 60.0,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.pool = pool
+        self.registry = registry
+        self.client = client
+        self.exposure = ExposureStore(pool)
+        self.confirm_seconds = confirm_seconds
+        self.clock = clock
+
+    @property
+    def configured(self) -> bool:
+        return self.client is not None
+
+    def start(self) -> None:
+        if self.client is not None:
+            self.client.start()
+
+    async def aclose(self) -> None:
+        if self.client is not None:
+            await self.client.stop()
+
+    def status(self) -> dict[str, Any]:
+        client = self.client
+        if client is None:
+            return {"configured": False, "state": "not_configured"}
+        return {
+            "configured": True,
+            "state": client.state.value,
+            "url": client.url,
+            "version": client.ha_version,
+            "error": client.last_error,
+            "entities": len(self.registry.entities()),
+        }
+
+    def _require_client(self) -> HomeAssistantClient:
+        if self.client is None:
+            raise HomeNotConfigured("Home Assistant is not set up, so I can't control the home.")
+        return self.client
+
+    async def visible(self, user: User) -> list[Entity]:
+        """Exposed entities the person may control, in the live picture."""
+        self._require_client()
+        await self.exposure.refresh()
+        async with connection(self.pool) as conn:
+            allowed = await permissions_of(conn, user.id)
+        return [
+            e for e in self.registry.entities() if self.exposure.of(e).exposed and allowed.allows(e)
+        ]
+
+    async def find(self, user: User, text: str, area: str = "") -> list[Entity]:
+        return targets.find(await self.visible(user), self.registry.areas.values(), text, area)
+
+    async def entity(self, user: User, entity_id: str) -> Entity:
+        """One entity the person may use, or a HomeError saying why not."""
+        entity = self.registry.entity(entity_id)
+        if entity is None:
+            raise HomeCommandFailed(f"There is no device called {entity_id}.")
+        await self.exposure.refresh()
+        if not self.exposure.of(entity).exposed:
+            raise HomeCommandFailed(f"{entity.name} is not available to me.")
+        async with connection(self.pool) as conn:
+            if not (await permissions_of(conn, user.id)).allows(entity):
+                raise HomeCommandFailed(f"You don't have permission to use {entity.name}.")
+        return entity
+
+    async def read(self, user: User, entity_id: str) -> str:
+        self._require_client()
+        return describe_state(await self.entity(user, entity_id))
+
+    async def act(
+        self, user: User, entity_ids: Sequence[str], request: Request, *, confirmed: bool = False
+    ) -> Done:
+        client = self._require_client()
+        if not entity_ids:
+            raise HomeCommandFailed("Which device? Nothing was named.")
+        entities = [await self.entity(user, i) for i in dict.fromkeys(entity_ids)]
+        calls = [(e, service_for(e, request)) for e in entities]
+        unavailable = [e.name for e in entities if not e.available]
+        if unavailable:
+            raise HomeUnavailable(f"{', '.join(unavailable)} is unavailable right now.")
+        if not confirmed and any(self.exposure.of(e).needs_confirmation for e in entities):
+            question = _question(entities, request)
+            await self._hold(user.id, [e.entity_id for e in entities], request, question)
+            raise NeedsConfirmation(question)
+        for entity, call in calls:
+            await client.call_service(call.domain, call.service, [entity.entity_id], call.data)
+        return Done(_said(entities, request), tuple(e.entity_id for e in entities))
+
+    # -- actions that wait for a yes ---------------------------------------------
+
+    async def _hold(
+        self, user_id: uuid.UUID, entity_ids: list[str], request: Request, question: str
+    ) -> None:
+        action: dict[str, Any] = {"entity_ids": entity_ids, "action": request.action}
+        action |= {"value": request.value, "text": request.text}
+        expires = self.clock() + timedelta(seconds=self.confirm_seconds)
+        async with connection(self.pool) as conn:
+            await conn.execute(
+                """INSERT INTO butler.home_pending_actions (user_id, action, question, expires_at)
+                   VALUES ($1, $2, $3, $4)
+                   ON CONFLICT (user_id) DO UPDATE
+                   SET action = $2, question = $3, expires_at = $4""",
+                user_id,
+                action,
+                question,
+                expires,
+            )
+
+    async def take_pending(self, user_id: uuid.UUID) -> tuple[list[str], Request] | None:
+        """The person's action waiting for a yes, removed; None if none or expired."""
+        async with connection(self.pool) as conn:
+            row = await conn.fetchrow(
+                """DELETE FROM butler.home_pending_actions WHERE user_id = $1
+                   RETURNING action, expires_at""",
+                user_id,
+            )
+        if row is None or row["expires_at"] <= self.clock():
+            return None
+        action = row["action"]
+        request = Request(action["action"], action.get("value"), action.get("text"))
+        return list(action["entity_ids"]), request
+
+    async def has_pending(self, user_id: uuid.UUID) -> bool:
+        async with connection(self.pool) as conn:
+            found = await conn.fetchval(
+                "SELECT expires_at FROM butler.home_pending_actions WHERE user_id = $1", user_id
+            )
+        return found is not None and found > self.clock()
+
+    async def answer_pending(self, user: User, text: str) -> Done | None:
+        """If an action waits for this person: a yes runs it (Done), anything else drops
+        it (None, and the turn goes on as usual)."""
+        if not await self.has_pending(user.id):
+            return None
+        pending = await self.take_pending(user.id)
+        if pending is None or not is_yes(text):
+            return None
+        entity_ids, request = pending
+        return await self.act(user, entity_ids, request, confirmed=True)
+
+
+_VERBS = {
+    "turn_on": ("Turn on", "on"),
+    "turn_off": ("Turn off", "off"),
+    "toggle": ("Toggle", "toggled"),
+    "open": ("Open", "opening"),
+    "close": ("Close", "closing"),
+    "stop": ("Stop", "stopped"),
+    "lock": ("Lock", "locked"),
+    "unlock": ("Unlock", "unlocked"),
+    "activate": ("Activate", "activated"),
+    "play": ("Play", "playing"),
+    "pause": ("Pause", "paused"),
+}
+
+
+def _names(entities: Sequence[Entity]) -> str:
+    names = [e.name for e in entities]
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def _question(entities: Sequence[Entity], request: Request) -> str:
+    verb = _VERBS.get(request.action, (request.action.replace("_", " ").capitalize(), ""))[0]
+    return f"{verb} {_names(entities)}?"
+
+
+def _said(entities: Sequence[Entity], request: Request) -> str:
+    names, many = _names(entities), len(entities) > 1
+    if request.action in _VERBS:
+        return f"{names} {'are' if many else 'is'} {_VERBS[request.action][1]}."
+    value = f"{request.value:g}" if request.value is not None else (request.text or "")
+    what = {
+        "set_brightness": f"brightness set to {value}%",
+        "set_color": f"set to {value}",
+        "set_temperature": f"set to {value}°",
+        "set_hvac_mode": f"set to {value.replace('_', ' ')}",
+        "set_position": f"set to {value}%",
+        "set_volume": f"volume set to {value}%",
+    }.get(request.action, "done")
+    return f"{names}: {what}."
+
+
+def open_home(settings: HomeAssistantSettings, pool: asyncpg.Pool) -> HomeService:
+    """The home as configured: without a URL and token, a service that says so."""
+    registry = HomeRegistry()
+    client = None
+    if settings.url and settings.token:
+        client = HomeAssistantClient(
+            settings.url,
+            settings.token.get_secret_value(),
+            registry,
+            timeout=settings.timeout_seconds,
+        )
+    return HomeService(pool, registry, client, confirm_seconds=settings.confirm_seconds)
