@@ -57,6 +57,31 @@ def _end_of_turn(settings: Settings) -> tuple[bool, str, str]:
     return True, "end of turn", judge + (f" ({model.name}, on this machine)" if model else "")
 
 
+def _home_assistant(settings: Settings) -> tuple[bool, str, str] | None:
+    """Sign in to Home Assistant once, if it is configured."""
+    from butler.home.client import check_connection
+    from butler.home.errors import HomeError
+
+    home = settings.home_assistant
+    if not home.url and not home.token:
+        return None
+    if not home.url or not home.token:
+        missing = "BUTLER_HOME_ASSISTANT__URL" if not home.url else "BUTLER_HOME_ASSISTANT__TOKEN"
+        return False, "Home Assistant", f"set {missing} as well"
+    try:
+        version = asyncio.run(
+            check_connection(home.url, home.token.get_secret_value(), seconds=home.timeout_seconds)
+        )
+    except HomeError as exc:
+        fix = (
+            " Make a new long-lived access token in Home Assistant."
+            if exc.code == "home_refused"
+            else ""
+        )
+        return False, "Home Assistant", f"{home.url}: {exc.message}{fix}"
+    return True, "Home Assistant", f"{home.url}: version {version}, signed in"
+
+
 def _voice(settings: Settings) -> list[tuple[bool, str, str]]:
     """The LiveKit server (embedded or configured) and, embedded, the voice worker."""
     lk = settings.livekit
@@ -103,6 +128,9 @@ def diagnose(settings: Settings, database_url: str | None) -> list[str]:
         check(ok, label, detail)
     check(*_end_of_turn(settings))
     check(*_embeddings(settings))
+    home = _home_assistant(settings)
+    if home is not None:
+        check(*home)
     where = "external (BUTLER_DATABASE_URL)" if database_url else "embedded"
     try:
         with open_database(settings.data_dir, database_url) as dsn:

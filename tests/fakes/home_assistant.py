@@ -137,6 +137,7 @@ class FakeHomeAssistant:
         self.calls: list[tuple[str, str, list[str], dict[str, Any]]] = []
         self.logins = 0
         self.refused_logins = 0
+        self.coalesce = False  # send every message inside a JSON array, as HA may
         self._sockets: set[web.WebSocketResponse] = set()
         self._subscribers: dict[web.WebSocketResponse, dict[str, int]] = {}
         self._loop = asyncio.new_event_loop()
@@ -232,18 +233,19 @@ class FakeHomeAssistant:
         kind, command_id = msg.get("type"), msg.get("id")
 
         async def result(value: Any = None) -> None:
-            await ws.send_json(
-                {"id": command_id, "type": "result", "success": True, "result": value}
+            await self._send(
+                ws, {"id": command_id, "type": "result", "success": True, "result": value}
             )
 
         async def error(code: str, text: str) -> None:
-            await ws.send_json(
+            await self._send(
+                ws,
                 {
                     "id": command_id,
                     "type": "result",
                     "success": False,
                     "error": {"code": code, "message": text},
-                }
+                },
             )
 
         house = self.house
@@ -289,7 +291,7 @@ class FakeHomeAssistant:
                 return
             await result({"context": {"id": "x"}})
         elif kind == "ping":
-            await ws.send_json({"id": command_id, "type": "pong"})
+            await self._send(ws, {"id": command_id, "type": "pong"})
         else:
             await error("unknown_command", f"Unknown command {kind}")
 
@@ -312,10 +314,29 @@ class FakeHomeAssistant:
             "origin": "LOCAL",
             "time_fired": _now(),
         }
+        await self._publish("state_changed", event)
+
+    async def _publish(self, event_type: str, event: dict[str, Any]) -> None:
         for ws, subscriptions in list(self._subscribers.items()):
-            subscription = subscriptions.get("state_changed")
+            subscription = subscriptions.get(event_type)
             if subscription is not None and not ws.closed:
-                await ws.send_json({"id": subscription, "type": "event", "event": event})
+                await self._send(ws, {"id": subscription, "type": "event", "event": event})
+
+    async def _send(self, ws: web.WebSocketResponse, message: dict[str, Any]) -> None:
+        await ws.send_json([message] if self.coalesce else message)
+
+    def rename(self, entity_id: str, name: str, *aliases: str) -> None:
+        """An admin renamed an entity in Home Assistant: subscribers hear of it."""
+        self._run(self._rename(entity_id, name, aliases))
+
+    async def _rename(self, entity_id: str, name: str, aliases: tuple[str, ...]) -> None:
+        for entry in self.house.entities:
+            if entry["entity_id"] == entity_id:
+                entry["name"], entry["_aliases"] = name, list(aliases)
+        data = {"action": "update", "entity_id": entity_id, "changes": {"name": None}}
+        await self._publish(
+            "entity_registry_updated", {"event_type": "entity_registry_updated", "data": data}
+        )
 
     # -- REST ---------------------------------------------------------------------
 

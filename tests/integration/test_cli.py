@@ -15,6 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.fakes.home_assistant import TOKEN, VERSION, FakeHomeAssistant
 from tests.support import DEAD_LIVEKIT_URL, PASSWORD, free_port
 
 pytestmark = pytest.mark.slow
@@ -241,3 +242,36 @@ def test_doctor_checks_the_embedding_model_and_the_voice_server(tmp_path: Path) 
     assert unset.returncode == 1
     assert "[FAIL] embeddings" in unset.stdout
     assert "BUTLER_MEMORY__EMBEDDING_BASE_URL" in unset.stdout
+
+
+def test_doctor_signs_in_to_home_assistant(tmp_path: Path) -> None:
+    assert _butler("migrate", env=_env(tmp_path)).returncode == 0
+    embedded = _env(tmp_path, BUTLER_LIVEKIT__URL="")
+    with FakeHomeAssistant().running() as home:
+        signed_in = _butler(
+            "doctor",
+            env={
+                **embedded,
+                "BUTLER_HOME_ASSISTANT__URL": home.url,
+                "BUTLER_HOME_ASSISTANT__TOKEN": TOKEN,
+            },
+        )
+        assert f"[ok] Home Assistant: {home.url}: version {VERSION}, signed in" in signed_in.stdout
+        assert signed_in.returncode == 0, signed_in.stdout
+        refused = _butler(
+            "doctor",
+            env={
+                **embedded,
+                "BUTLER_HOME_ASSISTANT__URL": home.url,
+                "BUTLER_HOME_ASSISTANT__TOKEN": "old",
+            },
+        )
+        assert refused.returncode == 1
+        assert (
+            "[FAIL] Home Assistant" in refused.stdout
+            and "long-lived access token" in refused.stdout
+        )
+        assert "stale-token-4242" not in refused.stdout + refused.stderr
+    half = _butler("doctor", env={**embedded, "BUTLER_HOME_ASSISTANT__URL": "http://127.0.0.1:9"})
+    assert half.returncode == 1
+    assert "set BUTLER_HOME_ASSISTANT__TOKEN as well" in half.stdout

@@ -388,7 +388,7 @@ def _describe(exc: BaseException) -> str:
     return str(exc) or type(exc).__name__
 
 
-async def test_connection(
+async def check_connection(
     url: str, token: str, *, seconds: float = 10.0, open_socket: SocketFactory | None = None
 ) -> str:
     """Sign in once and return Home Assistant's version (HomeError says what failed)."""
