@@ -67,7 +67,7 @@ def start_service_stubs(
 
 
 def start_butler_api(
-    data_dir: Path, dsn: str, llm_url: str, jwt_secret: str
+    data_dir: Path, dsn: str, llm_url: str, jwt_secret: str, extra_env: dict[str, str] | None = None
 ) -> tuple[subprocess.Popen[bytes], str]:
     """`butler serve` on a free port, on `dsn`, with the LLM at `llm_url` and no LiveKit
     (the harness needs none): (process, API URL). Terminate the process when done."""
@@ -84,6 +84,7 @@ def start_butler_api(
             "BUTLER_LOG_LEVEL": "WARNING",
             # No embedded LiveKit server and worker.
             "BUTLER_LIVEKIT__URL": "ws://127.0.0.1:9",
+            **(extra_env or {}),
         },
     )
     api_url = f"http://127.0.0.1:{port}"

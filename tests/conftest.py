@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -10,6 +11,8 @@ import pytest
 from butler.db import migrate
 from butler.db.embedded import EmbeddedPostgres
 from butler.users.models import Role
+from tests.fakes.home_assistant import TOKEN as HOME_TOKEN
+from tests.fakes.home_assistant import FakeHomeAssistant
 from tests.fakes.tools import TEST_TOOLS
 from tests.fakes.wire import AnthropicWire
 from tests.livekit_server import LiveKitServer, running_livekit
@@ -86,3 +89,39 @@ def chat_url(
 @pytest.fixture
 def chat_account(chat_url: str, dsn: str) -> Account:
     return register(chat_url, dsn)
+
+
+@pytest.fixture(scope="session")
+def home_assistant() -> Iterator[FakeHomeAssistant]:
+    """A local server speaking Home Assistant's protocol, with the family house."""
+    with FakeHomeAssistant().running() as fake:
+        yield fake
+
+
+@pytest.fixture(scope="session")
+def home_url(
+    dsn: str,
+    home_assistant: FakeHomeAssistant,
+    anthropic_wire: AnthropicWire,
+    livekit: LiveKitServer,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[str]:
+    """A Butler API connected to `home_assistant`, its LLM Claude's wire format."""
+    settings = make_settings(
+        tmp_path_factory.mktemp("home"),
+        llm=claude_at(anthropic_wire.base_url, timeout_seconds=5),
+        livekit=livekit.settings,
+        home_assistant={"url": home_assistant.url, "token": HOME_TOKEN, "timeout_seconds": 2},
+    )
+    with live_server(settings, dsn) as url:
+        admin = register(url, dsn, Role.ADMIN)
+
+        def connected() -> bool:
+            answer = admin.client.get("/api/home/status", headers=admin.auth).json()
+            return bool(answer.get("state") == "connected")
+
+        deadline = time.monotonic() + 15
+        while not connected():
+            assert time.monotonic() < deadline, "the API did not connect to Home Assistant"
+            time.sleep(0.05)
+        yield url

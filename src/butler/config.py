@@ -224,6 +224,8 @@ class HomeAssistantSettings(BaseModel):
     token: SecretStr | None = None  # a long-lived access token (HA profile → Security)
     timeout_seconds: float = Field(default=10.0, gt=0, le=60)  # one command's answer
     confirm_seconds: float = Field(default=60.0, ge=10, le=600)  # an unconfirmed "yes?" lasts
+    # Carry out plain home commands ("turn off the kitchen lights") without the LLM.
+    fast_path: bool = True
 
 
 class Settings(BaseSettings):

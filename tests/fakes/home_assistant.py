@@ -20,6 +20,7 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
+from butler.home.registry import HomeRegistry
 from tests.support import free_port
 
 TOKEN = "test-home-assistant-token"
@@ -69,6 +70,17 @@ class House:
             }
         )
         self.states[entity_id] = _state(entity_id, state, {"friendly_name": name, **attributes})
+
+    def registry(self) -> HomeRegistry:
+        """The live picture Butler's client would build of this house."""
+        registry = HomeRegistry()
+        public = [{k: v for k, v in e.items() if not k.startswith("_")} for e in self.entities]
+        registry.load_registries(
+            areas=self.areas, floors=self.floors, devices=self.devices, entities=public
+        )
+        registry.add_aliases({e["entity_id"]: e["_aliases"] for e in self.entities})
+        registry.load_states(self.states.values())
+        return registry
 
 
 def _now() -> str:

@@ -5,7 +5,6 @@ The LLM is Claude's wire format on 127.0.0.1, scripted per test."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import asyncpg
@@ -16,34 +15,12 @@ from butler.users.models import Role
 from tests.fakes.home_assistant import TOKEN, FakeHomeAssistant
 from tests.fakes.wire import AnthropicWire, Reply
 from tests.integration.chat_helpers import stored, wait_for
-from tests.livekit_server import LiveKitServer
-from tests.support import Account, claude_at, live_server, make_settings, register, run
+from tests.support import Account, register, run
 
 
-@pytest.fixture(scope="module")
-def home() -> Iterator[FakeHomeAssistant]:
-    with FakeHomeAssistant().running() as fake:
-        yield fake
-
-
-@pytest.fixture(scope="module")
-def home_url(
-    dsn: str,
-    home: FakeHomeAssistant,
-    anthropic_wire: AnthropicWire,
-    livekit: LiveKitServer,
-    tmp_path_factory: pytest.TempPathFactory,
-) -> Iterator[str]:
-    settings = make_settings(
-        tmp_path_factory.mktemp("home"),
-        llm=claude_at(anthropic_wire.base_url, timeout_seconds=5),
-        livekit=livekit.settings,
-        home_assistant={"url": home.url, "token": TOKEN, "timeout_seconds": 2},
-    )
-    with live_server(settings, dsn) as url:
-        admin = register(url, dsn, Role.ADMIN)
-        assert wait_for(lambda: status(admin)["state"] == "connected", 15), status(admin)
-        yield url
+@pytest.fixture
+def home(home_assistant: FakeHomeAssistant) -> FakeHomeAssistant:
+    return home_assistant
 
 
 @pytest.fixture(scope="module")

@@ -10,23 +10,12 @@ from butler.home.fast_path import FastPath, Plan
 from butler.home.registry import Entity, HomeRegistry
 from butler.home.service import is_yes
 from butler.home.targets import find
-from tests.fakes.home_assistant import House, family_house
-
-
-def registry_of(house: House) -> HomeRegistry:
-    registry = HomeRegistry()
-    public = [{k: v for k, v in e.items() if not k.startswith("_")} for e in house.entities]
-    registry.load_registries(
-        areas=house.areas, floors=house.floors, devices=house.devices, entities=public
-    )
-    registry.add_aliases({e["entity_id"]: e["_aliases"] for e in house.entities})
-    registry.load_states(house.states.values())
-    return registry
+from tests.fakes.home_assistant import family_house
 
 
 @pytest.fixture(scope="module")
 def registry() -> HomeRegistry:
-    return registry_of(family_house())
+    return family_house().registry()
 
 
 def ids(entities: list[Entity]) -> set[str]:
@@ -59,7 +48,7 @@ def test_a_device_takes_its_area_from_its_device(registry: HomeRegistry) -> None
 
 
 def test_state_changes_update_the_picture_without_a_new_load() -> None:
-    registry = registry_of(family_house())
+    registry = family_house().registry()
     generation = registry.generation
     registry.apply_state_changed(
         {"entity_id": "light.bedroom", "new_state": {"state": "on", "attributes": {}}}
@@ -193,7 +182,7 @@ def test_the_fast_path_leaves_the_rest_to_the_llm(registry: HomeRegistry, text: 
 def test_two_devices_with_one_name_are_left_to_the_llm() -> None:
     house = family_house()
     house.entity("light.guest_bedroom", "Bedroom Light", "off")
-    assert plan(registry_of(house), "turn on the bedroom light") is None
+    assert plan(house.registry(), "turn on the bedroom light") is None
 
 
 @pytest.mark.parametrize("text", ["Yes.", "yes please", "Yeah, do it", "go ahead", "OK"])

@@ -99,7 +99,9 @@ def build_brain(
         ),
         facts=memory.recall,
         learner=memory.learner,
-        home=HomeTurns(home, FastPath()) if home.configured else None,
+        home=HomeTurns(home, FastPath() if settings.home_assistant.fast_path else None)
+        if home.configured
+        else None,
     )
     return brain, status
 

@@ -234,7 +234,7 @@ def _said(entities: Sequence[Entity], request: Request) -> str:
     what = {
         "set_brightness": f"brightness set to {value}%",
         "set_color": f"set to {value}",
-        "set_temperature": f"set to {value}°",
+        "set_temperature": f"set to {value} degrees",
         "set_hvac_mode": f"set to {value.replace('_', ' ')}",
         "set_position": f"set to {value}%",
         "set_volume": f"volume set to {value}%",

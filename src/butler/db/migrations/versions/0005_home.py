@@ -37,7 +37,7 @@ def upgrade() -> None:
         CREATE TABLE butler.home_connection (
             singleton       boolean PRIMARY KEY DEFAULT true CHECK (singleton),
             url             text NOT NULL,
-            token_encrypted bytea NOT NULL,
+            token_encrypted text NOT NULL,
             updated_by      uuid REFERENCES butler.users (id) ON DELETE SET NULL,
             updated_at      timestamptz NOT NULL DEFAULT now()
         );

@@ -1,0 +1,87 @@
+"""Controlling the home by voice: espeak-ng speech, the local models, the real API and a
+local Home Assistant on the wire. Home commands take the fast path: no model is asked."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from butler.voice.simulated_io import read_wav, write_wav
+from tests.fakes.home_assistant import FakeHomeAssistant
+from tests.fakes.wire import AnthropicWire
+from tests.support import Account, register
+from tests.voice.conftest import Converse, Speech, rms, voice_api
+from tests.voice.test_talk_cli import _env
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def resident(home_url: str, dsn: str) -> Account:
+    return register(home_url, dsn)
+
+
+def test_butler_talk_turns_off_the_kitchen_lights(
+    home_url: str,
+    resident: Account,
+    home_assistant: FakeHomeAssistant,
+    anthropic_wire: AnthropicWire,
+    speak: Callable[[str], Speech],
+    dsn: str,
+    tmp_path: Path,
+) -> None:
+    anthropic_wire.reset()
+    home_assistant.set_state("light.kitchen_ceiling", "on")
+    home_assistant.set_state("light.kitchen_counter", "on")
+    samples, rate = speak("Turn off the kitchen lights.")
+    question, answer = tmp_path / "question.wav", tmp_path / "answer.wav"
+    write_wav(question, samples, rate)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "butler",
+            "talk",
+            str(question),
+            "--out",
+            str(answer),
+            "--user",
+            resident.username,
+        ],
+        env=_env(dsn, home_url, tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert home_assistant.state("light.kitchen_ceiling")["state"] == "off"
+    assert home_assistant.state("light.kitchen_counter")["state"] == "off"
+    assert "Kitchen Ceiling" in result.stdout and "off" in result.stdout
+    assert anthropic_wire.requests == []  # the fast path: no model round trip
+    audio, _ = read_wav(answer)
+    assert rms(audio) > 300
+
+
+def test_the_bedroom_temperature_and_a_question_by_voice(
+    resident: Account,
+    home_assistant: FakeHomeAssistant,
+    anthropic_wire: AnthropicWire,
+    speak: Callable[[str], Speech],
+    converse: Converse,
+) -> None:
+    anthropic_wire.reset()
+    home_assistant.set_state("lock.front_door", "locked")
+    api = voice_api(resident, timeout=8)
+    result = converse(
+        resident, [speak("Set the temperature in the bedroom to 20 degrees.")], api=api
+    )
+    assert home_assistant.state("climate.bedroom")["attributes"]["temperature"] == 20, result
+    assert result.replies == ["Done. Bedroom Thermostat: set to 20 degrees."], result
+    result = converse(resident, [speak("Is the front door locked?")], api=voice_api(resident))
+    assert result.replies == ["Front Door is locked."], result
+    assert anthropic_wire.requests == []
