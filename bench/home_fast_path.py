@@ -89,7 +89,7 @@ def big_house() -> House:
     for index, name in enumerate(AREAS):
         area_id = name.lower().replace(" ", "_")
         house.area(area_id, name)
-        for n in range(1, 6):
+        for n in range(1, 7):
             house.entity(f"light.{area_id}_{n}", f"{name} Light {n}", "on", area=area_id)
         house.entity(f"switch.{area_id}_socket", f"{name} Socket", "off", area=area_id)
         house.entity(f"fan.{area_id}", f"{name} Fan", "off", area=area_id)
