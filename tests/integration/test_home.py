@@ -5,6 +5,7 @@ The LLM is Claude's wire format on 127.0.0.1, scripted per test."""
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -15,7 +16,7 @@ from butler.users.models import Role
 from tests.fakes.home_assistant import TOKEN, FakeHomeAssistant
 from tests.fakes.wire import AnthropicWire, Reply
 from tests.integration.chat_helpers import stored, wait_for
-from tests.support import Account, register, run
+from tests.support import Account, live_server, make_settings, register, run
 
 
 @pytest.fixture
@@ -250,3 +251,31 @@ def test_an_admin_chooses_what_butler_may_use(
         headers=admin.auth,
     )
     assert bad.status_code == 422
+
+
+def test_home_commands_work_with_no_language_model(
+    home: FakeHomeAssistant, dsn: str, tmp_path: Path
+) -> None:
+    settings = make_settings(
+        tmp_path, home_assistant={"url": home.url, "token": TOKEN, "timeout_seconds": 2}
+    )
+    assert settings.llm.api_key is None
+    with live_server(settings, dsn) as url:
+        person = register(url, dsn)
+        home.set_state("light.bedroom", "off")
+        assert wait_for(
+            lambda: (
+                person.client.post(
+                    "/api/chat", json={"message": "Turn on the bedroom light"}, headers=person.auth
+                ).status_code
+                == 200
+            ),
+            10,
+        )
+        assert state_of(home, "light.bedroom") == "on"
+        other = person.client.post(
+            "/api/chat", json={"message": "Tell me a joke"}, headers=person.auth
+        )
+        assert other.status_code == 503, other.text
+        assert other.json()["error"] == "llm_not_configured"
+        assert "only work the home" in other.json()["message"]

@@ -149,7 +149,7 @@ class Brain:
                 return
             if self.provider is None:
                 yield TurnFailed(
-                    "llm_not_configured",
+                    llm.LLMNotConfigured.code,
                     "I can only work the home's devices right now: no language model is set up.",
                     False,
                 )
@@ -297,6 +297,8 @@ async def collect(events: AsyncGenerator[AgentEvent]) -> TurnFinished:
             if isinstance(event, TurnFinished):
                 return event
             if isinstance(event, TurnFailed):
+                if event.code == llm.LLMNotConfigured.code:
+                    raise llm.LLMNotConfigured(event.message)
                 raise llm.LLMError(event.message, retryable=event.retryable, code=event.code)
     raise llm.LLMError(
         "My language model's answer was cut off.", retryable=True, code="llm_broken_stream"

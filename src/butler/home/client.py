@@ -198,6 +198,9 @@ class HomeAssistantClient:
             except (HomeError, OSError, aiohttp.ClientError, TimeoutError, ValueError) as exc:
                 self.last_error = _describe(exc)
                 log.warning("Home Assistant unreachable at %s: %s", self.url, self.last_error)
+            except Exception as exc:  # an answer we could not read: keep trying, say so
+                self.last_error = f"unexpected answer: {type(exc).__name__}"
+                log.exception("Home Assistant at %s answered unexpectedly", self.url)
             tries += 1
             self.state = LinkState.RETRYING
             await asyncio.sleep(min(float(tries), _MAX_BACKOFF))

@@ -18,7 +18,7 @@ import asyncpg
 from butler.config import HomeAssistantSettings
 from butler.db.pool import connection
 from butler.home import targets
-from butler.home.actions import Request, describe_state, service_for
+from butler.home.actions import Request, ServiceCall, describe_state, service_for
 from butler.home.client import HomeAssistantClient
 from butler.home.errors import HomeCommandFailed, HomeError, HomeNotConfigured, HomeUnavailable
 from butler.home.exposure import ExposureStore
@@ -26,6 +26,7 @@ from butler.home.permissions import permissions_of
 from butler.home.registry import Entity, HomeRegistry
 from butler.users.models import User
 
+MAX_TARGETS = 50  # devices in one action
 _YES_WORDS = frozenset(["yes", "yeah", "yep", "yup", "sure", "confirm", "confirmed", "ok", "okay"])
 _YES_PHRASES = frozenset(["do it", "go ahead", "please do", "do it please", "go on"])
 _NO_WORDS = frozenset(["no", "not", "don't", "dont", "stop", "cancel", "wait", "nope"])
@@ -135,6 +136,8 @@ class HomeService:
         client = self._require_client()
         if not entity_ids:
             raise HomeCommandFailed("Which device? Nothing was named.")
+        if len(entity_ids) > MAX_TARGETS:
+            raise HomeCommandFailed(f"That is too many devices at once (at most {MAX_TARGETS}).")
         entities = [await self.entity(user, i) for i in dict.fromkeys(entity_ids)]
         calls = [(e, service_for(e, request)) for e in entities]
         unavailable = [e.name for e in entities if not e.available]
@@ -144,8 +147,13 @@ class HomeService:
             question = _question(entities, request)
             await self._hold(user.id, [e.entity_id for e in entities], request, question)
             raise NeedsConfirmation(question)
+        # One call per kind of call (six kitchen lights: one round trip, not six).
+        grouped: dict[str, tuple[ServiceCall, list[str]]] = {}
         for entity, call in calls:
-            await client.call_service(call.domain, call.service, [entity.entity_id], call.data)
+            key = f"{call.domain}.{call.service}:{sorted(call.data.items())}"
+            grouped.setdefault(key, (call, []))[1].append(entity.entity_id)
+        for call, ids in grouped.values():
+            await client.call_service(call.domain, call.service, ids, call.data)
         return Done(_said(entities, request), tuple(e.entity_id for e in entities))
 
     # -- actions that wait for a yes ---------------------------------------------
