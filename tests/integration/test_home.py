@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
+import httpx
 import pytest
 
 from butler.home.permissions import Permissions, set_permissions
@@ -16,6 +17,7 @@ from butler.users.models import Role
 from tests.fakes.home_assistant import TOKEN, FakeHomeAssistant
 from tests.fakes.wire import AnthropicWire, Reply
 from tests.integration.chat_helpers import stored, wait_for
+from tests.livekit_server import dispatched_credential
 from tests.support import Account, live_server, make_settings, register, run
 
 
@@ -279,3 +281,33 @@ def test_home_commands_work_with_no_language_model(
         assert other.status_code == 503, other.text
         assert other.json()["error"] == "llm_not_configured"
         assert "only work the home" in other.json()["message"]
+
+
+def test_a_spoken_yes_the_worker_abandons_unlocks_nothing(
+    person: Account, home: FakeHomeAssistant, wire: AnthropicWire
+) -> None:
+    home.set_state("lock.front_door", "locked")
+    wire.play(
+        Reply.use_tools(
+            ("control_device", {"entity_ids": ["lock.front_door"], "action": "unlock"})
+        ),
+        Reply.say("Unlock Front Door?"),
+    )
+    say(person, "Unlock the front door")
+    credential, room = dispatched_credential(person)
+    worker = httpx.Client(
+        base_url=str(person.client.base_url),
+        headers={"Authorization": f"Bearer {credential}"},
+        timeout=30,
+    )
+    body = {"transcript": "Yes.", "session_id": room, "turn_id": "early"}
+    # The worker's early request at a pause, dropped because the person went on speaking.
+    with worker.stream("POST", "/api/voice/stream", json=body) as response:
+        assert response.status_code == 200
+        time.sleep(0.3)  # then the connection closes, as the worker's does
+    time.sleep(2.0)  # past the hold: an action not cancelled would have run by now
+    assert state_of(home, "lock.front_door") == "locked"
+    # The turn's own request, kept to its end, carries the yes out.
+    response = worker.post("/api/voice/process", json={**body, "turn_id": "final"})
+    assert response.status_code == 200, response.text
+    assert state_of(home, "lock.front_door") == "unlocked"

@@ -142,7 +142,11 @@ class Brain:
         if self.provider is None and self.home is None:
             raise llm.LLMNotConfigured("No language model is configured.")
         try:
-            answer = await self.home.answer(request.user, request.text) if self.home else None
+            answer = (
+                await self.home.answer(request.user, request.text, request.channel)
+                if self.home
+                else None
+            )
             if answer is not None:
                 async for event in self._home_reply(request, answer):
                     yield event

@@ -11,10 +11,14 @@ from typing import Any
 from butler.home.actions import describe_state
 from butler.home.errors import HomeError
 from butler.home.fast_path import FastPath, Plan
-from butler.home.service import HomeService
+from butler.home.service import HomeService, is_yes
+from butler.tools.base import Channel
 from butler.users.models import Soul, User
 
 CONFIRMED = "home_confirmed"
+# Longer than the longest wait before a voice turn is committed (1.6 s after the end of
+# speech, which the worker's early request precedes).
+VOICE_CONFIRM_HOLD = 1.7
 FAST_PATH = "home_fast_path"
 _OPENERS = {
     "warm": "Done.",
@@ -41,11 +45,18 @@ def in_voice(soul: Soul, said: str, *, acted: bool) -> str:
 
 
 class HomeTurns:
-    def __init__(self, home: HomeService, fast_path: FastPath | None = None) -> None:
+    def __init__(
+        self,
+        home: HomeService,
+        fast_path: FastPath | None = None,
+        *,
+        voice_confirm_hold: float = VOICE_CONFIRM_HOLD,
+    ) -> None:
         self.home = home
         self.fast_path = fast_path
+        self.voice_confirm_hold = voice_confirm_hold
 
-    async def answer(self, user: User, text: str) -> HomeAnswer | None:
+    async def answer(self, user: User, text: str, channel: Channel = "text") -> HomeAnswer | None:
         """The home's answer to these words, or None for the LLM to answer them."""
         if not self.home.configured:
             return None
@@ -54,6 +65,11 @@ class HomeTurns:
         def elapsed() -> int:
             return int((time.perf_counter() - started) * 1000)
 
+        if channel == "voice" and is_yes(text) and await self.home.has_pending(user.id):
+            # The voice worker asks at the first pause, before the turn is over: a "yes"
+            # there may go on ("yes … no, wait"). It is carried out only if this request
+            # outlives the turn's end; the worker cancels it if the person goes on.
+            await asyncio.sleep(self.voice_confirm_hold)
         try:
             done = await self.home.answer_pending(user, text)
         except HomeError as exc:
