@@ -67,10 +67,10 @@ class LocalWhisper:
                 beam_size=1,
                 vad_filter=False,
                 condition_on_previous_text=False,
-                # One decode, bounded by the speech's length: whisper's fallback retries
-                # at higher temperatures when it doubts its output, and on synthetic or
-                # noisy speech a doubtful utterance then took 6 s of CPU, not 0.2 s.
-                temperature=0.0,
+                # Each decode bounded by the speech's length: when whisper doubts its
+                # output it decodes again at higher temperatures (which rescues speech
+                # that came through a codec), and a looping decode ran to 448 tokens
+                # each time: one doubtful utterance took 6 s of CPU, not 0.2 s.
                 max_new_tokens=max_tokens(len(audio) / WHISPER_RATE),
             )
             return " ".join(segment.text.strip() for segment in segments).strip()
