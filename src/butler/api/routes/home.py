@@ -17,7 +17,9 @@ from butler.api.home_schemas import (
 from butler.api.schemas import error_responses
 from butler.errors import ButlerError
 from butler.home.errors import HomeNotConfigured
+from butler.home.exposure import Exposure
 from butler.home.permissions import Permissions, permissions_of, set_permissions
+from butler.home.registry import Entity
 from butler.users import repository as users
 
 router = APIRouter(prefix="/api", tags=["home"])
@@ -45,22 +47,7 @@ async def list_entities(admin: AdminUser, services: ServicesDep) -> list[HomeEnt
     if not home.configured:
         raise HomeNotConfigured("Home Assistant is not set up.")
     await home.exposure.refresh(force=True)
-    out = []
-    for entity in home.registry.entities():
-        exposure = home.exposure.of(entity)
-        out.append(
-            HomeEntityOut(
-                entity_id=entity.entity_id,
-                name=entity.name,
-                domain=entity.domain,
-                area=entity.area.name if entity.area else None,
-                area_id=entity.area.id if entity.area else None,
-                state=entity.state.state if entity.state else None,
-                exposed=exposure.exposed,
-                needs_confirmation=exposure.needs_confirmation,
-                chosen=exposure.chosen,
-            )
-        )
+    out = [_entity_out(e, home.exposure.of(e)) for e in home.registry.entities()]
     return sorted(out, key=lambda e: (e.area is None, e.area or "", e.name.lower()))
 
 
@@ -76,17 +63,7 @@ async def choose_exposure(
     await home.exposure.choose(
         entity_id, exposed=body.exposed, needs_confirmation=body.needs_confirmation
     )
-    return HomeEntityOut(
-        entity_id=entity_id,
-        name=entity.name,
-        domain=entity.domain,
-        area=entity.area.name if entity.area else None,
-        area_id=entity.area.id if entity.area else None,
-        state=entity.state.state if entity.state else None,
-        exposed=body.exposed,
-        needs_confirmation=body.needs_confirmation,
-        chosen=True,
-    )
+    return _entity_out(entity, home.exposure.of(entity))
 
 
 @router.delete(
@@ -124,6 +101,20 @@ async def put_permissions(
     )
     await set_permissions(conn, user_id, chosen)
     return _permissions_out(chosen)
+
+
+def _entity_out(entity: Entity, exposure: Exposure) -> HomeEntityOut:
+    return HomeEntityOut(
+        entity_id=entity.entity_id,
+        name=entity.name,
+        domain=entity.domain,
+        area=entity.area.name if entity.area else None,
+        area_id=entity.area.id if entity.area else None,
+        state=entity.state.state if entity.state else None,
+        exposed=exposure.exposed,
+        needs_confirmation=exposure.needs_confirmation,
+        chosen=exposure.chosen,
+    )
 
 
 def _permissions_out(found: Permissions) -> HomePermissionsOut:
