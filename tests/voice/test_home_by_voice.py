@@ -3,8 +3,6 @@ local Home Assistant on the wire. Home commands take the fast path: no model is 
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -15,7 +13,7 @@ from tests.fakes.home_assistant import FakeHomeAssistant
 from tests.fakes.wire import AnthropicWire
 from tests.support import Account, register
 from tests.voice.conftest import Converse, Speech, rms, voice_api
-from tests.voice.test_talk_cli import _env
+from tests.voice.test_talk_cli import _env, run_talk
 
 pytestmark = pytest.mark.slow
 
@@ -40,24 +38,7 @@ def test_butler_talk_turns_off_the_kitchen_lights(
     samples, rate = speak("Turn off the kitchen lights.")
     question, answer = tmp_path / "question.wav", tmp_path / "answer.wav"
     write_wav(question, samples, rate)
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "butler",
-            "talk",
-            str(question),
-            "--out",
-            str(answer),
-            "--user",
-            resident.username,
-        ],
-        env=_env(dsn, home_url, tmp_path),
-        capture_output=True,
-        text=True,
-        timeout=180,
-        check=False,
-    )
+    result = run_talk(question, answer, resident.username, _env(dsn, home_url, tmp_path))
     assert result.returncode == 0, result.stderr[-2000:]
     assert home_assistant.state("light.kitchen_ceiling")["state"] == "off"
     assert home_assistant.state("light.kitchen_counter")["state"] == "off"

@@ -37,6 +37,30 @@ def _env(dsn: str, api_url: str, tmp_path: Path) -> dict[str, str]:
     return env
 
 
+def run_talk(
+    question: Path, answer: Path, username: str, env: dict[str, str]
+) -> subprocess.CompletedProcess[str]:
+    """`butler talk QUESTION --out ANSWER --user USERNAME` as a person runs it."""
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "butler",
+            "talk",
+            str(question),
+            "--out",
+            str(answer),
+            "--user",
+            username,
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+
+
 def test_talk_answers_a_spoken_question_with_a_spoken_answer(
     chat_url: str,
     chat_account: Account,
@@ -51,24 +75,7 @@ def test_talk_answers_a_spoken_question_with_a_spoken_answer(
     # A long answer (or a slow one, on a busy machine): `talk` waits for the whole
     # reply rather than stopping a fixed time after the question.
     wire.play(Reply.say(FORECAST))
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "butler",
-            "talk",
-            str(question),
-            "--out",
-            str(answer),
-            "--user",
-            chat_account.username,
-        ],
-        env=_env(dsn, chat_url, tmp_path),
-        capture_output=True,
-        text=True,
-        timeout=180,
-        check=False,
-    )
+    result = run_talk(question, answer, chat_account.username, _env(dsn, chat_url, tmp_path))
     assert result.returncode == 0, result.stderr[-2000:]
     assert "weather" in result.stdout.lower()
     assert f"reply:  {FORECAST}" in result.stdout
