@@ -32,6 +32,9 @@ def default_data_dir() -> Path:
 
 class AuthSettings(BaseModel):
     jwt_secret: SecretStr | None = None
+    # Encrypts secrets kept in the database (a Home Assistant token an admin saves in
+    # the app). Generated in development; unset in production: such saving is refused.
+    encryption_key: SecretStr | None = None
     access_token_ttl_seconds: int = Field(default=900, ge=30, le=900)
     refresh_token_ttl_days: int = Field(default=30, ge=1, le=365)
     password_min_length: int = Field(default=10, ge=8, le=128)

@@ -9,10 +9,12 @@ import asyncpg
 
 from butler.config import Settings
 from butler.db import migrate
-from butler.db.pool import connect
+from butler.db.pool import connect, create_pool
 from butler.db.runtime import open_database
 from butler.errors import ButlerError, ConfigError
+from butler.home.connection import HOME_TOKEN_PURPOSE, Chosen, SavedConnection
 from butler.memory.embeddings import local_model_files
+from butler.secret_box import secret_box
 from butler.stack.health import voice_health
 from butler.stack.livekit_server import find_binary
 from butler.stack.local_stack import read_status
@@ -59,27 +61,49 @@ def _end_of_turn(settings: Settings) -> tuple[bool, str, str]:
 
 def _home_assistant(settings: Settings) -> tuple[bool, str, str] | None:
     """Sign in to Home Assistant once, if it is configured."""
-    from butler.home.client import check_connection
-    from butler.home.errors import HomeError
-
     home = settings.home_assistant
     if not home.url and not home.token:
         return None
     if not home.url or not home.token:
         missing = "BUTLER_HOME_ASSISTANT__URL" if not home.url else "BUTLER_HOME_ASSISTANT__TOKEN"
         return False, "Home Assistant", f"set {missing} as well"
+    return _sign_in(home.url, home.token.get_secret_value(), home.timeout_seconds, "settings")
+
+
+def _sign_in(url: str, token: str, seconds: float, where: str) -> tuple[bool, str, str]:
+    from butler.home.client import check_connection
+    from butler.home.errors import HomeError
+
     try:
-        version = asyncio.run(
-            check_connection(home.url, home.token.get_secret_value(), seconds=home.timeout_seconds)
-        )
+        version = asyncio.run(check_connection(url, token, seconds=seconds))
     except HomeError as exc:
         fix = (
             " Make a new long-lived access token in Home Assistant."
             if exc.code == "home_refused"
             else ""
         )
-        return False, "Home Assistant", f"{home.url}: {exc.message}{fix}"
-    return True, "Home Assistant", f"{home.url}: version {version}, signed in"
+        return False, "Home Assistant", f"{url} (set in the {where}): {exc.message}{fix}"
+    return True, "Home Assistant", f"{url} (set in the {where}): version {version}, signed in"
+
+
+async def _saved_home(settings: Settings, dsn: str) -> Chosen:
+    pool = await create_pool(dsn, max_size=2)
+    try:
+        box = secret_box(settings, HOME_TOKEN_PURPOSE)
+        return await SavedConnection(pool, box).choose(settings.home_assistant)
+    finally:
+        await pool.close()
+
+
+def _home_saved_in_the_app(settings: Settings, dsn: str) -> tuple[bool, str, str] | None:
+    """The connection an admin saved in the app, when the settings set none."""
+    chosen = asyncio.run(_saved_home(settings, dsn))
+    if chosen.source != "app" or chosen.url is None:
+        return None
+    if chosen.token is None:
+        return False, "Home Assistant", f"{chosen.url} (set in the app): {chosen.problem}"
+    timeout = settings.home_assistant.timeout_seconds
+    return _sign_in(chosen.url, chosen.token, timeout, "app")
 
 
 def _voice(settings: Settings) -> list[tuple[bool, str, str]]:
@@ -135,6 +159,11 @@ def diagnose(settings: Settings, database_url: str | None) -> list[str]:
     try:
         with open_database(settings.data_dir, database_url) as dsn:
             revision = asyncio.run(_database_revision(dsn))
+            saved_home = (
+                _home_saved_in_the_app(settings, dsn)
+                if home is None and revision == migrate.head_revision()
+                else None
+            )
     except (ButlerError, OSError, asyncpg.PostgresError) as exc:
         check(False, "database", f"{where}: {exc}")
         return failed
@@ -147,4 +176,6 @@ def diagnose(settings: Settings, database_url: str | None) -> list[str]:
         if revision == head
         else f"at {revision}, code needs {head}: run `butler migrate`",
     )
+    if saved_home is not None:
+        check(*saved_home)
     return failed

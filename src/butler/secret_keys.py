@@ -42,12 +42,15 @@ class SecretSpec:
     field: str
     env_var: str
     min_length: int
+    # Optional secrets only enable a feature: production checks them only when set.
+    required_in_production: bool = True
 
 
 SECRETS = (
     SecretSpec("auth", "jwt_secret", "BUTLER_AUTH__JWT_SECRET", 32),
     SecretSpec("livekit", "api_key", "BUTLER_LIVEKIT__API_KEY (or LIVEKIT_API_KEY)", 8),
     SecretSpec("livekit", "api_secret", "BUTLER_LIVEKIT__API_SECRET (or LIVEKIT_API_SECRET)", 32),
+    SecretSpec("auth", "encryption_key", "BUTLER_AUTH__ENCRYPTION_KEY", 32, False),
 )
 
 
@@ -68,7 +71,12 @@ def _problem(spec: SecretSpec, value: SecretStr | None) -> str | None:
 
 
 def check_production_secrets(settings: Settings) -> None:
-    problems = [p for spec in SECRETS if (p := _problem(spec, _current(settings, spec)))]
+    problems = [
+        p
+        for spec in SECRETS
+        if (spec.required_in_production or _current(settings, spec) is not None)
+        and (p := _problem(spec, _current(settings, spec)))
+    ]
     if problems:
         raise ConfigError(
             "Refusing to start in production mode: "

@@ -12,11 +12,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import asyncpg
 import httpx
 import pytest
 
+from butler.home.connection import HOME_TOKEN_PURPOSE
+from butler.secret_box import SecretBox
 from tests.fakes.home_assistant import TOKEN, VERSION, FakeHomeAssistant
-from tests.support import DEAD_LIVEKIT_URL, PASSWORD, free_port
+from tests.support import DEAD_LIVEKIT_URL, PASSWORD, free_port, run
 
 pytestmark = pytest.mark.slow
 
@@ -256,7 +259,10 @@ def test_doctor_signs_in_to_home_assistant(tmp_path: Path) -> None:
                 "BUTLER_HOME_ASSISTANT__TOKEN": TOKEN,
             },
         )
-        assert f"[ok] Home Assistant: {home.url}: version {VERSION}, signed in" in signed_in.stdout
+        assert (
+            f"[ok] Home Assistant: {home.url} (set in the settings): version {VERSION}, signed in"
+            in signed_in.stdout
+        )
         assert signed_in.returncode == 0, signed_in.stdout
         refused = _butler(
             "doctor",
@@ -275,3 +281,30 @@ def test_doctor_signs_in_to_home_assistant(tmp_path: Path) -> None:
     half = _butler("doctor", env={**embedded, "BUTLER_HOME_ASSISTANT__URL": "http://127.0.0.1:9"})
     assert half.returncode == 1
     assert "set BUTLER_HOME_ASSISTANT__TOKEN as well" in half.stdout
+
+
+def test_doctor_checks_the_connection_saved_in_the_app(tmp_path: Path, dsn: str) -> None:
+    key = "doctor-test-encryption-key-0123456789abcdef"
+    env = _env(tmp_path, BUTLER_DATABASE_URL=dsn, BUTLER_AUTH__ENCRYPTION_KEY=key)
+    sealed = SecretBox(key, HOME_TOKEN_PURPOSE).seal(TOKEN)
+
+    async def save(conn: asyncpg.Connection, url: str) -> None:
+        await conn.execute("DELETE FROM butler.home_connection")
+        await conn.execute(
+            "INSERT INTO butler.home_connection (url, token_encrypted) VALUES ($1, $2)",
+            url,
+            sealed,
+        )
+
+    try:
+        with FakeHomeAssistant().running() as home:
+            run(lambda conn: save(conn, home.url), dsn)
+            found = _butler("doctor", env=env)
+            expected = f"[ok] Home Assistant: {home.url} (set in the app): version {VERSION}"
+            assert expected in found.stdout, found.stdout
+        other_key = _butler("doctor", env={**env, "BUTLER_AUTH__ENCRYPTION_KEY": "x" * 40})
+        assert "[FAIL] Home Assistant" in other_key.stdout
+        assert "BUTLER_AUTH__ENCRYPTION_KEY" in other_key.stdout
+        assert TOKEN not in other_key.stdout + other_key.stderr
+    finally:
+        run(lambda conn: conn.execute("DELETE FROM butler.home_connection"), dsn)

@@ -112,7 +112,11 @@ class Brain:
     @property
     def ready(self) -> bool:
         """Able to answer something: with a model, or the home's commands without one."""
-        return self.provider is not None or self.home is not None
+        return self.provider is not None or self._home_works
+
+    @property
+    def _home_works(self) -> bool:
+        return self.home is not None and self.home.home.configured
 
     def prepare(self, user_id: uuid.UUID, text: str) -> None:
         """Start the work a turn for these words will need before its caller is fully
@@ -139,7 +143,7 @@ class Brain:
 
     async def run(self, request: TurnRequest) -> AsyncGenerator[AgentEvent]:
         """Stream one turn. Failures end the stream with a TurnFailed event."""
-        if self.provider is None and self.home is None:
+        if self.provider is None and not self._home_works:
             raise llm.LLMNotConfigured("No language model is configured.")
         try:
             answer = (

@@ -3,6 +3,8 @@ they may see and control is decided by their permissions, never by the model."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from butler.home.actions import Action, Request, describe_state
 from butler.home.errors import HomeError
 from butler.home.service import HomeService, NeedsConfirmation
@@ -69,4 +71,7 @@ def home_tools(home: HomeService) -> list[Tool]:
             raise ToolError(exc.message) from exc
         return done.said
 
-    return [find_devices, device_state, control_device]
+    def connected() -> bool:
+        return home.configured
+
+    return [replace(t, available=connected) for t in (find_devices, device_state, control_device)]

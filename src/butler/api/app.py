@@ -41,11 +41,13 @@ from butler.auth.tokens import TokenService
 from butler.config import Settings
 from butler.db.pool import create_pool
 from butler.errors import ConfigError
+from butler.home.connection import HOME_TOKEN_PURPOSE
 from butler.home.fast_path import FastPath
 from butler.home.service import HomeService, open_home
 from butler.llm.base import LLMProvider
 from butler.llm.factory import build_provider
 from butler.memory.service import Memory, open_memory
+from butler.secret_box import secret_box
 from butler.stack.local_tls import authority_path
 from butler.tools.base import Tool
 from butler.tools.builtin import BUILTIN_TOOLS
@@ -84,7 +86,7 @@ def build_brain(
     tools = (
         *BUILTIN_TOOLS,
         *memory_tools(pool, memory.store, memory.recall),
-        *(home_tools(home) if home.configured else ()),
+        *home_tools(home),
         *extra_tools,
     )
     brain = Brain(
@@ -99,9 +101,7 @@ def build_brain(
         ),
         facts=memory.recall,
         learner=memory.learner,
-        home=HomeTurns(home, FastPath() if settings.home_assistant.fast_path else None)
-        if home.configured
-        else None,
+        home=HomeTurns(home, FastPath() if settings.home_assistant.fast_path else None),
     )
     return brain, status
 
@@ -164,11 +164,11 @@ def create_app(settings: Settings, dsn: str, *, extra_tools: Sequence[Tool] = ()
         pool = await create_pool(dsn, max_size=settings.database_pool_size)
         learner_llm = learning_llm(settings) if settings.memory.learning else None
         memory = await open_memory(pool, settings.memory, learner_llm)
-        home = open_home(settings.home_assistant, pool)
+        home = open_home(settings.home_assistant, pool, secret_box(settings, HOME_TOKEN_PURPOSE))
         services = build_services(settings, pool, memory, home, extra_tools)
         app.state.services = services
         memory.start()
-        home.start()
+        await home.start()
         try:
             yield
         finally:

@@ -168,6 +168,8 @@ class HomeAssistantClient:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        if self._reload is not None:
+            self._reload.cancel()
         for background in list(self._background):
             background.cancel()
         self.state = LinkState.STOPPED

@@ -96,6 +96,12 @@ class HomeRegistry:
         # what is built from names (the fast path's slot lists) is rebuilt on a new one.
         self.generation = 0
 
+    def clear(self) -> None:
+        """Forget everything (the connection changed to another Home Assistant)."""
+        self.areas, self.floors = {}, {}
+        self._device_areas, self._entries, self._states = {}, {}, {}
+        self.generation += 1
+
     def load_registries(
         self,
         *,

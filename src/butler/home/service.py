@@ -6,6 +6,9 @@ Every failure is a HomeError whose message is a sentence the person can hear.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 import re
 import uuid
 from collections.abc import Callable, Sequence
@@ -20,11 +23,17 @@ from butler.db.pool import connection
 from butler.home import targets
 from butler.home.actions import Request, ServiceCall, describe_state, service_for
 from butler.home.client import HomeAssistantClient
+from butler.home.connection import Chosen, SavedConnection
 from butler.home.errors import HomeCommandFailed, HomeError, HomeNotConfigured, HomeUnavailable
 from butler.home.exposure import ExposureStore
 from butler.home.permissions import permissions_of
 from butler.home.registry import Entity, HomeRegistry
+from butler.secret_box import SecretBox
 from butler.users.models import User
+
+log = logging.getLogger(__name__)
+ClientFactory = Callable[[str, str], HomeAssistantClient]
+WATCH_SECONDS = 5.0  # how soon other processes follow a connection saved in the app
 
 MAX_TARGETS = 50  # devices in one action
 _YES_WORDS = frozenset(["yes", "yeah", "yep", "yup", "sure", "confirm", "confirmed", "ok", "okay"])
@@ -54,42 +63,93 @@ class Done:
 
 
 class HomeService:
+    """The home for every turn, with the connection in force. The connection can change
+    while Butler runs: an admin saves one in the app (this process applies it at once,
+    the others within WATCH_SECONDS), and the registry and client are then replaced."""
+
     def __init__(
         self,
         pool: asyncpg.Pool,
-        registry: HomeRegistry,
-        client: HomeAssistantClient | None,
+        settings: HomeAssistantSettings,
+        connections: SavedConnection,
         *,
-        confirm_seconds: float = 60.0,
+        make_client: ClientFactory | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.pool = pool
-        self.registry = registry
-        self.client = client
+        self.settings = settings
+        self.connections = connections
+        self.registry = HomeRegistry()
+        self.client: HomeAssistantClient | None = None
+        self.chosen = Chosen("none")
         self.exposure = ExposureStore(pool)
-        self.confirm_seconds = confirm_seconds
+        self.confirm_seconds = settings.confirm_seconds
         self.clock = clock
+        self._make_client = make_client or self._client_for
+        self._applying = asyncio.Lock()
+        self._watcher: asyncio.Task[None] | None = None
+
+    def _client_for(self, url: str, token: str) -> HomeAssistantClient:
+        return HomeAssistantClient(url, token, self.registry, timeout=self.settings.timeout_seconds)
 
     @property
     def configured(self) -> bool:
         return self.client is not None
 
-    def start(self) -> None:
-        if self.client is not None:
-            self.client.start()
+    async def start(self) -> None:
+        await self.reload()
+        if self.chosen.source != "settings":
+            self._watcher = asyncio.create_task(self._watch(), name="home-connection-watch")
 
     async def aclose(self) -> None:
-        if self.client is not None:
-            await self.client.stop()
+        if self._watcher is not None:
+            self._watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._watcher
+        await self._use(Chosen("none"))
+
+    async def reload(self) -> None:
+        """Use the connection now chosen (settings, or what the app saved)."""
+        async with self._applying:
+            await self._use(await self.connections.choose(self.settings))
+
+    async def _use(self, chosen: Chosen) -> None:
+        current = self.chosen
+        self.chosen = chosen
+        if (chosen.url, chosen.token) == (current.url, current.token) and (
+            self.client is not None or chosen.token is None
+        ):
+            return
+        old, self.client = self.client, None
+        if old is not None:
+            await old.stop()
+        self.registry.clear()
+        if chosen.url and chosen.token:
+            self.client = self._make_client(chosen.url, chosen.token)
+            self.client.start()
+            log.info("Home Assistant: connecting to %s (set in the %s)", chosen.url, chosen.source)
+
+    async def _watch(self) -> None:
+        """Another process may save or remove the connection: follow its stamp."""
+        while True:
+            await asyncio.sleep(WATCH_SECONDS)
+            try:
+                if await self.connections.stamp() != self.chosen.stamp:
+                    await self.reload()
+            except (asyncpg.PostgresError, OSError) as exc:
+                log.warning("could not check the saved Home Assistant connection: %s", exc)
 
     def status(self) -> dict[str, Any]:
-        client = self.client
+        client, chosen = self.client, self.chosen
         if client is None:
-            return {"configured": False, "state": "not_configured"}
+            state = "unreadable" if chosen.problem else "not_configured"
+            found: dict[str, Any] = {"configured": False, "state": state, "source": chosen.source}
+            return found | ({"url": chosen.url, "error": chosen.problem} if chosen.problem else {})
         return {
             "configured": True,
             "state": client.state.value,
-            "url": client.url,
+            "source": chosen.source,
+            "url": chosen.url,
             "version": client.ha_version,
             "error": client.last_error,
             "entities": len(self.registry.entities()),
@@ -250,15 +310,8 @@ def _said(entities: Sequence[Entity], request: Request) -> str:
     return f"{names}: {what}."
 
 
-def open_home(settings: HomeAssistantSettings, pool: asyncpg.Pool) -> HomeService:
-    """The home as configured: without a URL and token, a service that says so."""
-    registry = HomeRegistry()
-    client = None
-    if settings.url and settings.token:
-        client = HomeAssistantClient(
-            settings.url,
-            settings.token.get_secret_value(),
-            registry,
-            timeout=settings.timeout_seconds,
-        )
-    return HomeService(pool, registry, client, confirm_seconds=settings.confirm_seconds)
+def open_home(
+    settings: HomeAssistantSettings, pool: asyncpg.Pool, box: SecretBox | None
+) -> HomeService:
+    """The home as configured; `start()` connects to the settings' or the saved one."""
+    return HomeService(pool, settings, SavedConnection(pool, box))

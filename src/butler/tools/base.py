@@ -51,6 +51,9 @@ class Tool:
     label: str
     arguments: type[BaseModel]
     function: ToolFunction
+    # Offered to the model only while this says so (home tools: while Home Assistant
+    # is connected); None: always.
+    available: Callable[[], bool] | None = None
 
     @property
     def spec(self) -> ToolSpec:

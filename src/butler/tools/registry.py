@@ -55,7 +55,11 @@ class ToolRegistry:
         self._specs = tuple(t.spec for t in self._tools.values())
 
     def specs(self) -> tuple[ToolSpec, ...]:
-        return self._specs
+        return tuple(
+            spec
+            for spec, tool in zip(self._specs, self._tools.values(), strict=True)
+            if tool.available is None or tool.available()
+        )
 
     def label(self, name: str) -> str:
         found = self._tools.get(name)
@@ -69,7 +73,7 @@ class ToolRegistry:
             return ToolOutcome(call, content, status, int((time.perf_counter() - started) * 1000))
 
         found = self._tools.get(call.name)
-        if found is None:
+        if found is None or (found.available is not None and not found.available()):
             return outcome(f"There is no tool named '{call.name}'.", "tool_error")
         try:
             arguments = found.arguments.model_validate(call.arguments)
