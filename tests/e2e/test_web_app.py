@@ -8,14 +8,15 @@ from collections.abc import Callable
 
 from playwright.sync_api import Locator, Page, expect
 
+from butler.users.models import Role
 from tests.e2e.conftest import ConsoleLog
 from tests.fakes.wire import AnthropicWire, Reply
 from tests.support import PASSWORD, new_invite, unique_name
 
 
-def sign_up(page: Page, dsn: str, name: str = "Ann") -> str:
+def sign_up(page: Page, dsn: str, name: str = "Ann", role: Role = Role.MEMBER) -> str:
     username = unique_name("web")
-    page.goto(f"/?invite={new_invite(dsn)}")
+    page.goto(f"/?invite={new_invite(dsn, role)}")
     expect(page.get_by_role("tab", name="Create account")).to_have_attribute(
         "aria-selected", "true"
     )

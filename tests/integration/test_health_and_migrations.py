@@ -32,6 +32,7 @@ EXPECTED_TABLES = {
     "home_permissions",
     "home_pending_actions",
     "home_connection",
+    "home_heard_actions",
 }
 
 

@@ -4,6 +4,7 @@ The LLM is Claude's wire format on 127.0.0.1, scripted per test."""
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 from typing import Any
@@ -213,6 +214,7 @@ def test_status_shows_details_to_admins_only(person: Account, admin: Account) ->
     assert status(person) == {
         "configured": True,
         "state": "connected",
+        "source": "settings",
         "url": None,
         "version": None,
         "error": None,
@@ -311,3 +313,62 @@ def test_a_spoken_yes_the_worker_abandons_unlocks_nothing(
     response = worker.post("/api/voice/process", json={**body, "turn_id": "final"})
     assert response.status_code == 200, response.text
     assert state_of(home, "lock.front_door") == "unlocked"
+
+
+def voice_worker(person: Account) -> tuple[httpx.Client, str]:
+    credential, room = dispatched_credential(person)
+    client = httpx.Client(
+        base_url=str(person.client.base_url),
+        headers={"Authorization": f"Bearer {credential}"},
+        timeout=30,
+    )
+    return client, room
+
+
+def streamed_done(worker: httpx.Client, body: dict[str, Any]) -> dict[str, Any]:
+    """The `done` event of a voice stream."""
+    with worker.stream("POST", "/api/voice/stream", json=body) as response:
+        assert response.status_code == 200, response.read()
+        lines = list(response.iter_lines())
+    at = lines.index("event: done")
+    return dict(json.loads(lines[at + 1].removeprefix("data: ")))
+
+
+def test_a_voice_command_is_carried_out_only_once_its_reply_is_heard(
+    person: Account, home: FakeHomeAssistant, wire: AnthropicWire, dsn: str
+) -> None:
+    home.set_state("light.kitchen_ceiling", "on")
+    worker, room = voice_worker(person)
+    body = {"transcript": "Turn off the kitchen lights", "session_id": room, "turn_id": "t1"}
+    # Asked at the speaker's first pause: planned, not done (they may go on speaking).
+    done = streamed_done(worker, body)
+    action_id = done["home_action_id"]
+    assert action_id and wire.requests == []
+    time.sleep(0.3)
+    assert state_of(home, "light.kitchen_ceiling") == "on"
+    assert tool_rows(dsn, person) == []
+    # Another person's worker cannot carry it out.
+    other = register(str(person.client.base_url), dsn)
+    other_worker, _ = voice_worker(other)
+    stolen = other_worker.post(f"/api/voice/home-actions/{action_id}")
+    assert stolen.status_code == 200 and stolen.json()["ok"] is False
+    assert state_of(home, "light.kitchen_ceiling") == "on"
+    # The turn was committed: the worker carries it out, once.
+    heard = worker.post(f"/api/voice/home-actions/{action_id}")
+    assert heard.status_code == 200, heard.text
+    assert heard.json()["ok"] is True and "off" in heard.json()["said"]
+    assert state_of(home, "light.kitchen_ceiling") == "off"
+    again = worker.post(f"/api/voice/home-actions/{action_id}")
+    assert again.json()["ok"] is False and "no longer waiting" in again.json()["said"]
+    rows = tool_rows(dsn, person)
+    assert [r["status"] for r in rows] == ["ok", "tool_error"]
+    assert all(r["tool_name"] == "home_fast_path" for r in rows)
+    # A reply that was never heard leaves the house alone; typed chat acts at once.
+    home.set_state("light.kitchen_ceiling", "on")
+    streamed_done(worker, {**body, "turn_id": "t2"})
+    time.sleep(0.3)
+    assert state_of(home, "light.kitchen_ceiling") == "on"
+    say(person, "Turn off the kitchen lights")
+    assert state_of(home, "light.kitchen_ceiling") == "off"
+    bad = worker.post("/api/voice/home-actions/not-a-uuid")
+    assert bad.status_code == 422

@@ -96,7 +96,7 @@ def test_openapi_command_publishes_the_stream_events(tmp_path: Path) -> None:
     events = document["components"]["schemas"]["ChatStreamEvents"]["properties"]
     assert set(events) == {"text_delta", "tool_started", "tool_finished", "done", "error"}
     done = document["components"]["schemas"]["DoneData"]
-    assert set(done["required"]) == {"message_id", "should_end_turn"}
+    assert set(done["required"]) == {"message_id", "should_end_turn", "home_action_id"}
     assert not (tmp_path / "data" / "secrets.json").exists()  # no secrets were made
 
     unwritable = _butler("openapi", "--out", "/proc/nope/openapi.json", env=_env(tmp_path))

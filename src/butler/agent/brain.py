@@ -58,6 +58,9 @@ class TurnRequest:
     turn_id: str | None = None
     temporary: bool = False
     metadata: dict[str, Any] = field(default_factory=dict)
+    # The caller carries home actions out once its reply is heard (the voice worker,
+    # which asks before the turn is over): they are planned, and named in the end event.
+    act_when_heard: bool = False
 
 
 def history_messages(entries: list[history.HistoryEntry]) -> list[llm.Message]:
@@ -147,7 +150,12 @@ class Brain:
             raise llm.LLMNotConfigured("No language model is configured.")
         try:
             answer = (
-                await self.home.answer(request.user, request.text, request.channel)
+                await self.home.answer(
+                    request.user,
+                    request.text,
+                    request.channel,
+                    act_when_heard=request.act_when_heard,
+                )
                 if self.home
                 else None
             )
@@ -249,13 +257,14 @@ class Brain:
         outcome = ToolOutcome(
             call, answer.text, "ok" if answer.ok else "tool_error", answer.duration_ms
         )
-        await self._audit(request, [outcome])
+        if answer.heard_action is None:  # else audited when carried out
+            await self._audit(request, [outcome])
         yield ToolFinished(call.id, call.name, answer.ok)
         yield TextDelta(answer.text)
         message_id = None
         if not request.temporary:
             message_id = await self._save(request, answer.text, [answer.tool])
-        yield TurnFinished(message_id, answer.text, False)
+        yield TurnFinished(message_id, answer.text, False, answer.heard_action)
 
     async def _run_tools(
         self, calls: list[llm.ToolCall], ctx: ToolContext, request: TurnRequest

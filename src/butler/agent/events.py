@@ -3,6 +3,7 @@ consume the same iterator of these."""
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 
 
@@ -30,6 +31,8 @@ class TurnFinished:
     message_id: int | None  # None for a temporary turn that is not stored
     text: str
     should_end_turn: bool
+    # A home action planned for when the reply is heard (TurnRequest.act_when_heard).
+    home_action_id: uuid.UUID | None = None
 
 
 @dataclass(frozen=True)

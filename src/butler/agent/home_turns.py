@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,6 +36,8 @@ class HomeAnswer:
     arguments: dict[str, Any] = field(default_factory=dict)
     ok: bool = True
     duration_ms: int = 0
+    # Planned, not yet done: the caller carries it out once the reply is heard.
+    heard_action: uuid.UUID | None = None
 
 
 def in_voice(soul: Soul, said: str, *, acted: bool) -> str:
@@ -56,8 +59,13 @@ class HomeTurns:
         self.fast_path = fast_path
         self.voice_confirm_hold = voice_confirm_hold
 
-    async def answer(self, user: User, text: str, channel: Channel = "text") -> HomeAnswer | None:
-        """The home's answer to these words, or None for the LLM to answer them."""
+    async def answer(
+        self, user: User, text: str, channel: Channel = "text", *, act_when_heard: bool = False
+    ) -> HomeAnswer | None:
+        """The home's answer to these words, or None for the LLM to answer them.
+
+        `act_when_heard`: the caller (the voice worker) asked at the speaker's first pause
+        and carries an action out only once its reply is heard; the action is planned."""
         if not self.home.configured:
             return None
         started = time.perf_counter()
@@ -89,6 +97,12 @@ class HomeTurns:
                 said = " ".join(f"{describe_state(e)}." for e in entities)
                 return HomeAnswer(said, FAST_PATH, arguments, True, elapsed())
             arguments |= {"action": plan.request.action, "value": plan.request.value}
+            if act_when_heard:
+                action_id, done = await self.home.plan_until_heard(
+                    user, plan.entity_ids, plan.request
+                )
+                said = in_voice(user.soul, done.said, acted=True)
+                return HomeAnswer(said, FAST_PATH, arguments, True, elapsed(), action_id)
             done = await self.home.act(user, plan.entity_ids, plan.request)
         except HomeError as exc:
             return HomeAnswer(exc.message, FAST_PATH, arguments, False, elapsed())

@@ -204,6 +204,11 @@ class VoiceProcessResponse(BaseModel):
     message_id: int | None
 
 
+class VoiceHomeAction(BaseModel):
+    ok: bool = Field(description="the action was carried out")
+    said: str = Field(description="what happened, or why not, as a sentence to say")
+
+
 class VoiceInterrupted(Strict):
     turn_id: str = Field(min_length=1, max_length=128)
     transcript: str = Field(min_length=1, max_length=8000)

@@ -45,6 +45,9 @@ class ToolFinishedData(TypedDict):
 class DoneData(TypedDict):
     message_id: int | None
     should_end_turn: bool
+    # Voice streams only: a home action to carry out (POST /api/voice/home-actions/{id})
+    # once the reply is heard; null otherwise.
+    home_action_id: str | None
 
 
 class ErrorData(TypedDict):
@@ -76,7 +79,11 @@ def encode(event: AgentEvent) -> bytes:
         name, data = "tool_finished", ToolFinishedData(id=event.id, name=event.name, ok=event.ok)
     elif isinstance(event, TurnFinished):
         name = "done"
-        data = DoneData(message_id=event.message_id, should_end_turn=event.should_end_turn)
+        data = DoneData(
+            message_id=event.message_id,
+            should_end_turn=event.should_end_turn,
+            home_action_id=str(event.home_action_id) if event.home_action_id else None,
+        )
     else:
         assert isinstance(event, TurnFailed)
         name, data = "error", ErrorData(code=event.code, message=event.message)

@@ -33,6 +33,7 @@ from butler.users.models import User
 
 log = logging.getLogger(__name__)
 ClientFactory = Callable[[str, str], HomeAssistantClient]
+HEARD_ACTION_SECONDS = 30.0  # a planned voice action not carried out by then never is
 WATCH_SECONDS = 5.0  # how soon other processes follow a connection saved in the app
 
 MAX_TARGETS = 50  # devices in one action
@@ -97,7 +98,10 @@ class HomeService:
         return self.client is not None
 
     async def start(self) -> None:
-        await self.reload()
+        try:
+            await self.reload()
+        except (asyncpg.PostgresError, OSError) as exc:  # the watcher tries again
+            log.warning("could not read the saved Home Assistant connection: %s", exc)
         if self.chosen.source != "settings":
             self._watcher = asyncio.create_task(self._watch(), name="home-connection-watch")
 
@@ -194,6 +198,21 @@ class HomeService:
         self, user: User, entity_ids: Sequence[str], request: Request, *, confirmed: bool = False
     ) -> Done:
         client = self._require_client()
+        entities, calls = await self._checked(user, entity_ids, request, confirmed=confirmed)
+        # One call per kind of call (six kitchen lights: one round trip, not six).
+        grouped: dict[str, tuple[ServiceCall, list[str]]] = {}
+        for entity, call in calls:
+            key = f"{call.domain}.{call.service}:{sorted(call.data.items())}"
+            grouped.setdefault(key, (call, []))[1].append(entity.entity_id)
+        for call, ids in grouped.values():
+            await client.call_service(call.domain, call.service, ids, call.data)
+        return Done(_said(entities, request), tuple(e.entity_id for e in entities))
+
+    async def _checked(
+        self, user: User, entity_ids: Sequence[str], request: Request, *, confirmed: bool
+    ) -> tuple[list[Entity], list[tuple[Entity, ServiceCall]]]:
+        """The entities and their calls, once everything that can refuse has had its say."""
+        self._require_client()
         if not entity_ids:
             raise HomeCommandFailed("Which device? Nothing was named.")
         if len(entity_ids) > MAX_TARGETS:
@@ -207,22 +226,53 @@ class HomeService:
             question = _question(entities, request)
             await self._hold(user.id, [e.entity_id for e in entities], request, question)
             raise NeedsConfirmation(question)
-        # One call per kind of call (six kitchen lights: one round trip, not six).
-        grouped: dict[str, tuple[ServiceCall, list[str]]] = {}
-        for entity, call in calls:
-            key = f"{call.domain}.{call.service}:{sorted(call.data.items())}"
-            grouped.setdefault(key, (call, []))[1].append(entity.entity_id)
-        for call, ids in grouped.values():
-            await client.call_service(call.domain, call.service, ids, call.data)
-        return Done(_said(entities, request), tuple(e.entity_id for e in entities))
+        return entities, calls
+
+    # -- actions carried out once the reply is heard ------------------------------
+
+    async def plan_until_heard(
+        self, user: User, entity_ids: Sequence[str], request: Request
+    ) -> tuple[uuid.UUID, Done]:
+        """Check an action and keep it for `carry_out`: a voice reply is prepared at the
+        speaker's first pause, and only the worker knows when the turn really ended."""
+        entities, _ = await self._checked(user, entity_ids, request, confirmed=False)
+        action_id = uuid.uuid4()
+        ids = [e.entity_id for e in entities]
+        action = _stored(ids, request)
+        async with connection(self.pool) as conn:
+            await conn.execute(
+                "DELETE FROM butler.home_heard_actions WHERE expires_at < $1", self.clock()
+            )
+            await conn.execute(
+                """INSERT INTO butler.home_heard_actions (id, user_id, action, expires_at)
+                   VALUES ($1, $2, $3, $4)""",
+                action_id,
+                user.id,
+                action,
+                self.clock() + timedelta(seconds=HEARD_ACTION_SECONDS),
+            )
+        return action_id, Done(_said(entities, request), tuple(ids))
+
+    async def carry_out(self, user: User, action_id: uuid.UUID) -> Done:
+        """The planned action, once: a second call (or another person's) finds nothing."""
+        async with connection(self.pool) as conn:
+            row = await conn.fetchrow(
+                """DELETE FROM butler.home_heard_actions WHERE id = $1 AND user_id = $2
+                   RETURNING action, expires_at""",
+                action_id,
+                user.id,
+            )
+        if row is None or row["expires_at"] <= self.clock():
+            raise HomeCommandFailed("That request is no longer waiting: please ask again.")
+        ids, request = _unstored(row["action"])
+        return await self.act(user, ids, request)
 
     # -- actions that wait for a yes ---------------------------------------------
 
     async def _hold(
         self, user_id: uuid.UUID, entity_ids: list[str], request: Request, question: str
     ) -> None:
-        action: dict[str, Any] = {"entity_ids": entity_ids, "action": request.action}
-        action |= {"value": request.value, "text": request.text}
+        action = _stored(entity_ids, request)
         expires = self.clock() + timedelta(seconds=self.confirm_seconds)
         async with connection(self.pool) as conn:
             await conn.execute(
@@ -246,9 +296,7 @@ class HomeService:
             )
         if row is None or row["expires_at"] <= self.clock():
             return None
-        action = row["action"]
-        request = Request(action["action"], action.get("value"), action.get("text"))
-        return list(action["entity_ids"]), request
+        return _unstored(row["action"])
 
     async def has_pending(self, user_id: uuid.UUID) -> bool:
         async with connection(self.pool) as conn:
@@ -267,6 +315,20 @@ class HomeService:
             return None
         entity_ids, request = pending
         return await self.act(user, entity_ids, request, confirmed=True)
+
+
+def _stored(entity_ids: Sequence[str], request: Request) -> dict[str, Any]:
+    return {
+        "entity_ids": list(entity_ids),
+        "action": request.action,
+        "value": request.value,
+        "text": request.text,
+    }
+
+
+def _unstored(action: dict[str, Any]) -> tuple[list[str], Request]:
+    request = Request(action["action"], action.get("value"), action.get("text"))
+    return list(action["entity_ids"]), request
 
 
 _VERBS = {

@@ -4,8 +4,10 @@ goes to TTS at once, so the listener hears the first sentence while the rest is 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import re
+import time
 from collections.abc import AsyncIterable
 
 from livekit import rtc
@@ -19,6 +21,9 @@ from butler.voice.non_speech import is_not_a_request
 log = logging.getLogger(__name__)
 
 SENTENCE_ENDS = (".", "!", "?")
+# A planned home action waits this long at most for its reply's turn to be committed
+# (the API forgets it after 30 s).
+HEARD_WITHIN = 20.0
 # Between a sentence's end and the space before the next, inside a streamed chunk
 # ("off. Any"): each sentence goes to TTS the moment it is complete.
 _SENTENCE_BREAK = re.compile(r"(?<=[.!?])(?=\s)")
@@ -43,6 +48,7 @@ class ButlerAgent(Agent):
         super().__init__(instructions="")
         self.api = api
         self._ending: asyncio.Task[None] | None = None
+        self._actions: set[asyncio.Task[None]] = set()
 
     async def stt_node(
         self, audio: AsyncIterable[rtc.AudioFrame], model_settings: ModelSettings
@@ -84,12 +90,36 @@ class ButlerAgent(Agent):
                 yield pieces[-1]
             if pieces[-1].rstrip().endswith(SENTENCE_ENDS):
                 yield FlushSentinel()
+        if self.api.outcome.home_action_id:
+            # Carried out once this reply is heard, which a preemptive reply may never be.
+            task = asyncio.create_task(
+                self._carry_out_when_heard(
+                    _SpeechHandleContextVar.get(None), self.api.outcome.home_action_id
+                )
+            )
+            self._actions.add(task)
+            task.add_done_callback(self._actions.discard)
         if self.api.outcome.should_end and self._ending is None:
             # The speech this reply belongs to: a preemptive reply is written before its
             # turn is committed, so it is not yet the session's current speech (livekit
             # keeps the handle in a context variable for the reply's tasks).
             goodbye = _SpeechHandleContextVar.get(None)
             self._ending = asyncio.create_task(self._end_after_reply(goodbye))
+
+    async def _carry_out_when_heard(self, reply: SpeechHandle | None, action_id: str) -> None:
+        """The reply announced a home action: do it when the turn is committed (the reply
+        is scheduled to play); never if the reply was dropped because the person went on
+        ("turn off the kitchen lights … in ten minutes")."""
+        deadline = time.monotonic() + HEARD_WITHIN
+        while reply is not None and not reply.scheduled:
+            if reply.done() or reply.interrupted or time.monotonic() > deadline:
+                log.info("a home action was dropped: its reply was never heard")
+                return
+            await asyncio.sleep(0.01)
+        ok, said = await self.api.carry_out(action_id)
+        if not ok:
+            with contextlib.suppress(RuntimeError):  # the session is closing
+                self.session.say(said, add_to_chat_ctx=False)
 
     async def _end_after_reply(self, goodbye: SpeechHandle | None) -> None:
         """The model decided the conversation is over: let the goodbye play, then leave;

@@ -34,6 +34,7 @@ class TurnOutcome:
     request_started: float = 0.0
     turn_id: str | None = None
     transcript: str = ""
+    home_action_id: str | None = None  # to carry out once the reply is heard
 
 
 @dataclass
@@ -83,6 +84,18 @@ class ButlerAPI:
                 log.warning("Butler API refused %s: %s", path, response.status_code)
         except httpx.HTTPError as exc:
             log.warning("could not report %s: %s", path, exc)
+
+    async def carry_out(self, action_id: str) -> tuple[bool, str]:
+        """Carry out a home action the reply announced; (done, a sentence to say if not)."""
+        try:
+            response = await self.http().post(f"/api/voice/home-actions/{action_id}")
+            if response.status_code == 200:
+                found = response.json()
+                return bool(found["ok"]), str(found["said"])
+            log.warning("Butler API refused a home action: %s", response.status_code)
+        except (httpx.HTTPError, ValueError, KeyError) as exc:
+            log.warning("could not carry out a home action: %s", exc)
+        return False, "Sorry, I couldn't reach the house to do that."
 
     async def end_session(self) -> None:
         """The person left: the API revokes this credential and closes the room."""
@@ -183,6 +196,7 @@ class _ButlerStream(llm.LLMStream):
                         self._send(data["text"])
                     elif name == "done":
                         outcome.should_end = bool(data.get("should_end_turn"))
+                        outcome.home_action_id = data.get("home_action_id")
                     elif name == "error":
                         log.warning("Butler API turn failed: %s", data.get("code"))
                         outcome.failed = True

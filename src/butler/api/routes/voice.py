@@ -6,12 +6,16 @@ request body.
 
 from __future__ import annotations
 
+import time
+import uuid
+from dataclasses import replace
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, Response, status
 from fastapi.responses import StreamingResponse
 
 from butler.agent.brain import TurnRequest, collect
+from butler.agent.home_turns import FAST_PATH
 from butler.api.deps import (
     Db,
     ServicesDep,
@@ -21,6 +25,7 @@ from butler.api.deps import (
     voice_caller,
 )
 from butler.api.schemas import (
+    VoiceHomeAction,
     VoiceInterrupted,
     VoiceProcessRequest,
     VoiceProcessResponse,
@@ -32,7 +37,11 @@ from butler.api.sse import event_stream
 from butler.api.turns import ensure_ready
 from butler.auth import voice_sessions
 from butler.errors import Forbidden
+from butler.home.errors import HomeError
+from butler.llm.base import ToolCall
 from butler.memory import history, voice_turns
+from butler.tools import audit
+from butler.tools.registry import ToolOutcome
 
 router = APIRouter(prefix="/api/voice", tags=["voice"])
 _ERRORS = error_responses(401, 413, 422, 502, 503)
@@ -83,9 +92,37 @@ async def process(
 async def stream(
     body: VoiceProcessRequest, caller: TurnCaller, services: ServicesDep
 ) -> StreamingResponse:
-    turn = _turn(body, caller)
+    """The turn as server-sent events. It is asked at the speaker's first pause, before
+    the turn is over, so a home command is only planned: its `done` event names the
+    action (`home_action_id`), which the worker carries out once the reply is heard."""
+    turn = replace(_turn(body, caller), act_when_heard=True)
     brain = ensure_ready(services)
     return event_stream(brain.run(turn), keepalive=services.keepalive_seconds)
+
+
+@router.post("/home-actions/{action_id}", response_model=VoiceHomeAction, responses=_ERRORS)
+async def carry_out_home_action(
+    action_id: uuid.UUID, caller: VoiceReporterDep, services: ServicesDep, conn: Db
+) -> VoiceHomeAction:
+    """Carry out a home action a voice reply announced, now that it was heard: once (a
+    repeat, an expired or another person's action is refused with a sentence to say)."""
+    started = time.perf_counter()
+    try:
+        done = await services.home.carry_out(caller.user, action_id)
+        result = VoiceHomeAction(ok=True, said=done.said)
+    except HomeError as exc:
+        result = VoiceHomeAction(ok=False, said=exc.message)
+    call = ToolCall(f"{FAST_PATH}-{action_id.hex[:12]}", FAST_PATH, {"action_id": str(action_id)})
+    took = int((time.perf_counter() - started) * 1000)
+    outcome = ToolOutcome(call, result.said, "ok" if result.ok else "tool_error", took)
+    await audit.record(
+        conn,
+        user_id=caller.user.id,
+        channel="voice",
+        session_id=caller.session.room,
+        outcomes=[outcome],
+    )
+    return result
 
 
 @router.post("/interrupted", status_code=status.HTTP_204_NO_CONTENT, responses=_ERRORS)
