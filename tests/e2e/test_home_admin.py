@@ -222,3 +222,28 @@ def test_a_member_has_no_home_page(
     expect(
         page.get_by_text("Only an admin of this household can set up Home Assistant.")
     ).to_be_visible()
+
+
+def test_a_connection_from_the_settings_is_shown_read_only(
+    home_url: str, browser: Browser, home_assistant: FakeHomeAssistant, dsn: str
+) -> None:
+    admin = register(home_url, dsn, Role.ADMIN)
+    context = browser.new_context(base_url=home_url, viewport=DESKTOP)
+    try:
+        page = context.new_page()
+        sign_in(page, admin)
+        page.goto("/#/home")
+        connection = page.get_by_role("region", name="Connection")
+        expect(connection.get_by_role("status")).to_contain_text(
+            f"Connected to Home Assistant {VERSION} at {home_assistant.url}"
+        )
+        address = connection.get_by_label("Home Assistant's address")
+        expect(address).to_have_value(home_assistant.url)
+        expect(address).to_have_attribute("readonly", "")
+        expect(connection).to_contain_text("set in the server's configuration")
+        expect(connection.get_by_label("Long-lived access token")).to_have_count(0)
+        expect(connection.get_by_role("button")).to_have_count(0)  # no save, no disconnect
+        devices = page.get_by_role("region", name="Devices")
+        expect(devices.locator("h3")).to_have_text(AREAS)
+    finally:
+        context.close()

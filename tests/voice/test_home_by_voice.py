@@ -3,11 +3,16 @@ local Home Assistant on the wire. Home commands take the fast path: no model is 
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from livekit.agents import llm
+from livekit.agents.voice import SpeechHandle
 
+from butler.voice.agent import ButlerAgent
+from butler.voice.butler_llm import ButlerLLM
 from butler.voice.simulated_io import read_wav, write_wav
 from tests.fakes.home_assistant import FakeHomeAssistant
 from tests.fakes.wire import AnthropicWire
@@ -65,4 +70,49 @@ def test_the_bedroom_temperature_and_a_question_by_voice(
     assert result.replies == ["Done. Bedroom Thermostat: set to 20 degrees."], result
     result = converse(resident, [speak("Is the front door locked?")], api=voice_api(resident))
     assert result.replies == ["Front Door is locked."], result
+    assert anthropic_wire.requests == []
+
+
+def test_a_voice_action_waits_for_its_reply_to_be_heard(
+    resident: Account, home_assistant: FakeHomeAssistant, anthropic_wire: AnthropicWire
+) -> None:
+    """The worker's side: a reply prepared at a pause and then dropped (the person went
+    on) never acts; the same reply once its turn is committed acts at once."""
+    anthropic_wire.reset()
+    home_assistant.set_state("light.kitchen_ceiling", "on")
+    api = voice_api(resident)
+    agent = ButlerAgent(api)
+
+    async def plan() -> str:
+        ctx = llm.ChatContext()
+        ctx.add_message(role="user", content="Turn off the kitchen lights")
+        async with ButlerLLM(api).chat(chat_ctx=ctx) as stream:
+            async for _ in stream:
+                pass
+        assert api.outcome.home_action_id, "the voice stream names the planned action"
+        return api.outcome.home_action_id
+
+    async def scenario() -> tuple[str, str]:
+        try:
+            dropped = SpeechHandle.create()
+            action = await plan()
+            waiting = asyncio.create_task(agent._carry_out_when_heard(dropped, action))
+            await asyncio.sleep(0.2)
+            dropped._cancel()  # livekit discards a preemptive reply the person spoke over
+            await asyncio.wait_for(waiting, 5)
+            after_dropped = home_assistant.state("light.kitchen_ceiling")["state"]
+            heard = SpeechHandle.create()
+            action = await plan()
+            waiting = asyncio.create_task(agent._carry_out_when_heard(heard, action))
+            await asyncio.sleep(0.2)
+            assert home_assistant.state("light.kitchen_ceiling")["state"] == "on"
+            heard._mark_scheduled()  # the turn was committed: the reply will play
+            await asyncio.wait_for(waiting, 5)
+            return after_dropped, home_assistant.state("light.kitchen_ceiling")["state"]
+        finally:
+            await api.aclose()
+
+    after_dropped, after_heard = asyncio.run(scenario())
+    assert after_dropped == "on"
+    assert after_heard == "off"
     assert anthropic_wire.requests == []
