@@ -10,7 +10,7 @@ describe("applyEvent", () => {
     item = applyEvent(item, { type: "tool_finished", id: "t1", name: "lights_off", ok: true });
     item = applyEvent(item, { type: "text_delta", text: "Done" });
     item = applyEvent(item, { type: "text_delta", text: "." });
-    item = applyEvent(item, { type: "done", message_id: 42, should_end_turn: false });
+    item = applyEvent(item, { type: "done", message_id: 42, should_end_turn: false, home_action_id: null });
     expect(item).toMatchObject({ text: "Done.", status: "done", key: "h42", tools: [{ state: "done" }] });
   });
 

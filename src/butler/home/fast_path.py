@@ -50,8 +50,27 @@ def english_intents() -> tuple[Intents, tuple[str, ...]]:
     # Only the intents the fast path handles: every other sentence template would be
     # tried, and matched, for nothing (the LLM answers those). Halves the matching time.
     wanted = ACTING_INTENTS | READING_INTENTS
-    data = {**data, "intents": {k: v for k, v in data["intents"].items() if k in wanted}}
+    intents = {
+        name: {**intent, "data": [d for d in intent["data"] if _can_match(name, d)]}
+        for name, intent in data["intents"].items()
+        if name in wanted
+    }
+    data = {**data, "intents": intents}
     return Intents.from_dict(data), tuple(data.get("skip_words") or ())
+
+
+def _can_match(intent: str, data: dict[str, Any]) -> bool:
+    """Whether a group of templates could ever give a Plan. Two kinds cannot, and only
+    cost time: those needing the speaker's area from context (a satellite's room, which
+    Butler does not pass), and acting ones whose every domain is never acted on here."""
+    required = data.get("requires_context") or {}
+    if set(required) - {"domain"}:
+        return False
+    domains = required.get("domain")
+    if intent in ACTING_INTENTS and domains:
+        listed = {domains} if isinstance(domains, str) else set(domains)
+        return not listed <= UNSAFE_DOMAINS
+    return True
 
 
 def _slot_lists(

@@ -24,3 +24,15 @@ export type StreamEvents = Schemas["ChatStreamEvents"];
 export type ChatEvent = {
   [K in keyof StreamEvents]: { type: K } & StreamEvents[K];
 }[keyof StreamEvents];
+
+export type AdminUser = Schemas["AdminUserOut"];
+export type HomeStatus = Schemas["HomeStatus"];
+export type HomeEntity = Schemas["HomeEntityOut"];
+export type HomeEntityChoice = Schemas["HomeEntityChoice"];
+export type HomePermissions = Schemas["HomePermissionsOut"];
+export type HomePermissionsBody = Schemas["HomePermissionsBody"];
+
+export type HomeConnection = Schemas["HomeConnectionOut"];
+export type HomeConnectionBody = Schemas["HomeConnectionBody"];
+export type HomeConnectionTestBody = Schemas["HomeConnectionTestBody"];
+export type HomeConnectionTest = Schemas["HomeConnectionTestOut"];

@@ -3,6 +3,7 @@ import { api, NetworkError } from "../api/client";
 import type { User } from "../api/types";
 import { AuthView } from "../auth/AuthView";
 import { ChatView } from "../chat/ChatView";
+import { HomeView } from "../home/HomeView";
 import { MemoryView } from "../memory/MemoryView";
 import { SettingsView } from "../settings/SettingsView";
 import { type Screen, useHashRoute } from "./useHashRoute";
@@ -11,12 +12,15 @@ import { useOnline } from "./useOnline";
 // LiveKit is most of the bundle: load it when the voice screen first opens.
 const VoiceView = lazy(() => import("../voice/VoiceView"));
 
-const NAV: { screen: Screen; label: string }[] = [
+const NAV: { screen: Screen; label: string; adminOnly?: boolean }[] = [
   { screen: "chat", label: "Chat" },
   { screen: "voice", label: "Voice" },
   { screen: "memory", label: "Memory" },
+  { screen: "home", label: "Home", adminOnly: true },
   { screen: "settings", label: "Settings" },
 ];
+
+const isAdmin = (user: User) => user.role === "admin";
 
 type Boot = { phase: "loading" } | { phase: "ready"; user: User | null } | { phase: "failed"; message: string };
 
@@ -89,7 +93,7 @@ export function App() {
       <header className="topbar">
         <h1 className="brand">{user.soul.butler_name}</h1>
         <nav aria-label="Main">
-          {NAV.map(({ screen: target, label }) => (
+          {NAV.filter((item) => !item.adminOnly || isAdmin(user)).map(({ screen: target, label }) => (
             <a key={target} href={`#/${target}`} aria-current={screen === target ? "page" : undefined}>
               {label}
             </a>
@@ -104,6 +108,12 @@ export function App() {
           </Suspense>
         )}
         {screen === "memory" && <MemoryView user={user} />}
+        {screen === "home" &&
+          (isAdmin(user) ? (
+            <HomeView user={user} />
+          ) : (
+            <p className="centered">Only an admin of this household can set up Home Assistant.</p>
+          ))}
         {screen === "settings" && (
           <SettingsView
             user={user}
