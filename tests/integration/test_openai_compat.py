@@ -70,7 +70,11 @@ def test_tool_round_and_two_calls(account: Account, openai_wire: OpenAIWire) -> 
     ]
     assert events[-1] == (
         "done",
-        {"message_id": events[-1][1]["message_id"], "should_end_turn": True},
+        {
+            "message_id": events[-1][1]["message_id"],
+            "should_end_turn": True,
+            "home_action_id": None,
+        },
     )
     follow_up = openai_wire.requests[1]["messages"]
     assistant = follow_up[-3]

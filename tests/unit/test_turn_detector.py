@@ -249,3 +249,40 @@ def test_a_failing_audio_model_leaves_the_words_to_decide(
     verdict = asyncio.run(asyncio.wait_for(detector.predict_end_of_turn(ctx), 1.0))
     assert verdict == FINISHED  # at once: no unsure wait on a model that said nothing
     assert "end-of-turn model test-model failed" in caplog.text
+
+
+def test_a_recognised_home_command_ends_the_turn_whatever_the_sound() -> None:
+    """Words the API recognised as a complete command end the turn at once, even when
+    the voice sounded unfinished (which would otherwise wait `unsure_delay`); other
+    words are judged as usual."""
+
+    async def scenario() -> tuple[float, float, float]:
+        detector = ButlerTurnDetector(audio_model=_AudioModel(0.1), unsure_delay=5.0)
+        transcription = _Transcription()
+        transcription.speech_ended_at = time.time()
+        detector.follow(transcription)
+        detector.expect_command("Turn off the kitchen lights")
+        transcription.begin()
+        deciding = asyncio.create_task(detector.predict_end_of_turn(llm.ChatContext()))
+        await asyncio.sleep(0.05)
+        transcription.deliver("Turn off the kitchen lights")
+        command = await asyncio.wait_for(deciding, 1.0)
+        more = "Turn off the kitchen lights in the hall and"
+        transcription.begin()
+        transcription.deliver(more)
+        ctx = llm.ChatContext()
+        ctx.add_message(role="user", content=more)
+        went_on = await asyncio.wait_for(detector.predict_end_of_turn(ctx), 1.0)
+        detector.expect_command(None)
+        transcription.begin()
+        transcription.deliver("Turn off the kitchen lights")
+        unsure = asyncio.create_task(detector.predict_end_of_turn(llm.ChatContext()))
+        await asyncio.sleep(0.3)
+        waited = 0.0 if unsure.done() else 1.0
+        unsure.cancel()
+        return command, went_on, waited
+
+    command, went_on, waited = asyncio.run(scenario())
+    assert command == FINISHED
+    assert went_on == UNFINISHED  # the words changed: the text rule judges them
+    assert waited == 1.0  # without the recognition, the unsure sound makes it wait

@@ -84,6 +84,7 @@ def converse(vad_model: vad.VAD, local_stt: LocalSTT, local_tts: LocalTTS) -> Co
         tail_seconds: float = 6.0,
         stt_engine: stt.STT | None = None,
         tts_engine: tts.TTS | None = None,
+        settings: VoiceSettings | None = None,
     ) -> TalkResult:
         rate = speech[0][1]
         utterances, start = [], 0.3
@@ -95,7 +96,7 @@ def converse(vad_model: vad.VAD, local_stt: LocalSTT, local_tts: LocalTTS) -> Co
                 utterances,
                 rate,
                 api=api or voice_api(account),
-                settings=VoiceSettings(),
+                settings=settings or VoiceSettings(),
                 stt_engine=stt_engine or local_stt,
                 tts_engine=tts_engine or local_tts,
                 vad_model=vad_model,

@@ -11,11 +11,12 @@ import pytest
 from livekit.agents import llm
 from livekit.agents.voice import SpeechHandle
 
+from butler.config import VoiceSettings
 from butler.voice.agent import ButlerAgent
 from butler.voice.butler_llm import ButlerLLM
 from butler.voice.simulated_io import read_wav, write_wav
 from tests.fakes.home_assistant import FakeHomeAssistant
-from tests.fakes.wire import AnthropicWire
+from tests.fakes.wire import AnthropicWire, Reply
 from tests.support import Account, register
 from tests.voice.conftest import Converse, Speech, rms, voice_api
 from tests.voice.test_talk_cli import _env, run_talk
@@ -116,3 +117,28 @@ def test_a_voice_action_waits_for_its_reply_to_be_heard(
     assert after_dropped == "on"
     assert after_heard == "off"
     assert anthropic_wire.requests == []
+
+
+def test_a_complete_home_command_is_answered_without_the_endpointing_wait(
+    resident: Account,
+    home_assistant: FakeHomeAssistant,
+    anthropic_wire: AnthropicWire,
+    speak: Callable[[str], Speech],
+    converse: Converse,
+) -> None:
+    """With a long wait after speech (3 s here), a home command the API recognised is
+    still answered at once; anything else waits it out."""
+    anthropic_wire.reset()
+    anthropic_wire.play(Reply.say("It is a fine day."))
+    home_assistant.set_state("light.kitchen_ceiling", "on")
+    patient = VoiceSettings(endpointing_min_delay_seconds=3.0, endpointing_max_delay_seconds=4.0)
+    command = converse(
+        resident, [speak("Turn off the kitchen lights.")], settings=patient, tail_seconds=8
+    )
+    assert home_assistant.state("light.kitchen_ceiling")["state"] == "off", command
+    assert command.end_to_first_audio and command.end_to_first_audio[0] < 2.0, command
+    chat = converse(
+        resident, [speak("How is the weather today?")], settings=patient, tail_seconds=8
+    )
+    assert chat.replies == ["It is a fine day."], chat
+    assert chat.end_to_first_audio[0] >= 3.0, chat

@@ -13,6 +13,7 @@ import logging
 import ssl
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ from livekit.agents import DEFAULT_API_CONNECT_OPTIONS, APIConnectOptions, llm
 from livekit.agents.types import NOT_GIVEN, NotGivenOr
 
 log = logging.getLogger(__name__)
+HOME_FAST_PATH = "home_fast_path"  # the API's tool name for a home command it understood
 
 
 @dataclass
@@ -49,6 +51,8 @@ class ButlerAPI:
     ca_file: Path | None = None  # trusted for base_url besides the public authorities
     client: httpx.AsyncClient | None = None
     outcome: TurnOutcome = field(default_factory=TurnOutcome)
+    # Told the words the API answered on its home fast path (voice/command_endings).
+    complete_command: Callable[[str], None] | None = None
     # One id for every request of one user turn: preemptive generation may ask on an
     # early transcript ("remind me to call my") and again on the whole one, each with
     # a new chat message; the API keeps one stored turn per id, the latest.
@@ -194,6 +198,9 @@ class _ButlerStream(llm.LLMStream):
                             ) * 1000
                         spoke = True
                         self._send(data["text"])
+                    elif name == "tool_started" and data.get("name") == HOME_FAST_PATH:
+                        if api.complete_command is not None:
+                            api.complete_command(transcript)
                     elif name == "done":
                         outcome.should_end = bool(data.get("should_end_turn"))
                         outcome.home_action_id = data.get("home_action_id")

@@ -26,6 +26,7 @@ import contextlib
 import logging
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -116,6 +117,10 @@ class PreflightSTT(stt.STT[Literal["transcription_started", "final_transcript"]]
         self.newest_words = ""  # the latest final transcript
         self.heard = RecentAudio()
         self.speech_ended_at: float | None = None  # time.time() of the latest end of speech
+        # The words of the speech so far while the speaker has been quiet since they
+        # were transcribed (a preflight transcript); None once they speak again.
+        self.current_guess: str | None = None
+        self.speech_resumed: list[Callable[[], None]] = []  # called when it is dropped
 
     @property
     def transcribing(self) -> bool:
@@ -131,6 +136,15 @@ class PreflightSTT(stt.STT[Literal["transcription_started", "final_transcript"]]
 
     def recent_audio(self, seconds: float) -> np.ndarray[Any, np.dtype[np.int16]]:
         return self.heard.last(seconds)
+
+    def _guessed(self, words: str) -> None:
+        self.current_guess = words
+
+    def _speaking(self) -> None:
+        if self.current_guess is not None:
+            self.current_guess = None
+            for listener in list(self.speech_resumed):
+                listener()
 
     def _utterance_began(self) -> None:
         self._untranscribed += 1
@@ -254,6 +268,7 @@ class PreflightStream(stt.RecognizeStream):
             if self._utterance is not None:  # no end came for it: nothing will
                 self._utterance.drop_guess()
                 self._adapter._utterance_done("")
+            self._adapter._speaking()
             self._utterance = Utterance(event.frames)
             self._adapter._utterance_began()
             self._event_ch.send_nowait(stt.SpeechEvent(stt.SpeechEventType.START_OF_SPEECH))
@@ -267,6 +282,7 @@ class PreflightStream(stt.RecognizeStream):
         utterance.frames.extend(event.frames)
         seconds = sum(f.samples_per_channel / f.sample_rate for f in event.frames)
         if event.probability >= self._adapter.quiet_below:
+            self._adapter._speaking()
             utterance.quiet_seconds = 0.0
             utterance.drop_guess()  # they carried on: the guess misses these words
             return
@@ -283,12 +299,11 @@ class PreflightStream(stt.RecognizeStream):
             return
         if guess.exception() is not None or not _text(guess.result()):
             return  # the end of speech transcribes again
+        heard = guess.result().alternatives[0]
+        self._adapter._guessed(heard.text.strip())
         with contextlib.suppress(utils.aio.ChanClosed):  # the stream ended meanwhile
             self._event_ch.send_nowait(
-                stt.SpeechEvent(
-                    stt.SpeechEventType.PREFLIGHT_TRANSCRIPT,
-                    alternatives=[guess.result().alternatives[0]],
-                )
+                stt.SpeechEvent(stt.SpeechEventType.PREFLIGHT_TRANSCRIPT, alternatives=[heard])
             )
 
     def _end(self, utterance: Utterance, event: vad.VADEvent) -> None:

@@ -9,6 +9,8 @@ from typing import Any
 from livekit.agents import AgentSession, stt
 
 from butler.config import VoiceSettings
+from butler.voice.butler_llm import ButlerLLM
+from butler.voice.command_endings import CommandEndings
 from butler.voice.preflight_stt import PreflightSTT, TranscriptionFailed
 from butler.voice.turn_detector import ButlerTurnDetector
 from butler.voice.turn_models import load_turn_model
@@ -63,6 +65,9 @@ def attach_session_behaviour(session: AgentSession[Any], settings: VoiceSettings
     detector = session.options.turn_handling.get("turn_detection")
     if isinstance(detector, ButlerTurnDetector) and isinstance(session.stt, PreflightSTT):
         detector.follow(session.stt)  # its words and its audio
+        if isinstance(session.llm, ButlerLLM):
+            endings = CommandEndings(session, session.stt, detector, settings)
+            session.llm.api.complete_command = endings.recognised
 
     @session.on("error")
     def _error(event: Any) -> None:

@@ -225,6 +225,12 @@ class ButlerTurnDetector:
         self._audio_model = audio_model
         self.unsure_delay = unsure_delay
         self._transcription: Transcription | None = None
+        self._complete_command: str | None = None
+
+    def expect_command(self, words: str | None) -> None:
+        """These words were recognised as a complete home command (command_endings):
+        when they are the turn's words, the turn is over, whatever else would say."""
+        self._complete_command = words.strip() if words else None
 
     def follow(self, transcription: Transcription) -> None:
         """Wait for this STT's words and listen to its audio (call once, before the
@@ -255,6 +261,9 @@ class ButlerTurnDetector:
         timeout: float | None = None,  # noqa: ASYNC109
     ) -> float:
         transcription, model = self._transcription, self._audio_model
+        command = self._complete_command
+        if command is not None and (await self._newest_words() or "").strip() == command:
+            return FINISHED
         if model is None or transcription is None:
             return await self._by_words(chat_ctx) if self._text else FINISHED
         audio = transcription.recent_audio(model.seconds)
@@ -289,9 +298,7 @@ class ButlerTurnDetector:
     async def _by_words(self, chat_ctx: llm.ChatContext) -> float:
         transcription = self._transcription
         if transcription is not None and transcription.transcribing:
-            try:
-                await asyncio.wait_for(transcription.delivered(), WORDS_TIMEOUT)
-            except TimeoutError:
+            if not await _delivered(transcription):
                 return UNFINISHED
             # The chat context predates these words; whether the turn is over depends
             # on how the newest words end.
@@ -300,3 +307,20 @@ class ButlerTurnDetector:
             if isinstance(item, llm.ChatMessage) and item.role == "user":
                 return end_of_turn_probability(item.text_content or "")
         return FINISHED
+
+    async def _newest_words(self) -> str | None:
+        """The STT's latest words, once delivered; None without them."""
+        transcription = self._transcription
+        if transcription is None:
+            return None
+        if transcription.transcribing and not await _delivered(transcription):
+            return None
+        return transcription.newest_words
+
+
+async def _delivered(transcription: Transcription) -> bool:
+    try:
+        await asyncio.wait_for(transcription.delivered(), WORDS_TIMEOUT)
+    except TimeoutError:
+        return False
+    return True

@@ -1,0 +1,73 @@
+"""A complete home command ends its turn as soon as the speech does.
+
+The reply to a request is prepared at the speaker's first pause and heard only after
+the endpointing wait (`endpointing_min_delay_seconds`, longer if the words or the sound
+seem unfinished), which lets a hesitating speaker go on. When the Butler API recognised
+the words so far as a complete home command (its fast path answered them), there is
+nothing to wait for: the turn ends when the VAD ends the speech, and the reply, already
+spoken by then, plays at once.
+
+This holds only while those words are still the whole utterance: a word more (the STT
+hears speech again) and the ordinary wait is back before the speech can end. The
+command is carried out when the reply's turn is committed (voice/agent), never before.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from livekit.agents import AgentSession
+from livekit.agents.voice.turn import EndpointingOptions
+
+from butler.config import VoiceSettings
+from butler.voice.preflight_stt import PreflightSTT
+from butler.voice.turn_detector import ButlerTurnDetector
+
+log = logging.getLogger(__name__)
+
+
+class CommandEndings:
+    def __init__(
+        self,
+        session: AgentSession[Any],
+        transcription: PreflightSTT,
+        detector: ButlerTurnDetector,
+        settings: VoiceSettings,
+    ) -> None:
+        self._session = session
+        self._transcription = transcription
+        self._detector = detector
+        self._usual = EndpointingOptions(
+            min_delay=settings.endpointing_min_delay_seconds,
+            max_delay=settings.endpointing_max_delay_seconds,
+        )
+        self.armed: str | None = None
+        transcription.speech_resumed.append(self.disarm)
+        session.on("conversation_item_added", self._on_item)
+
+    def recognised(self, transcript: str) -> None:
+        """The API answered `transcript` on its fast path: a complete command."""
+        words = self._transcription.current_guess
+        if not words or not _same(transcript, words):
+            return  # they spoke again since (or the request joined earlier words)
+        self.armed = words
+        self._detector.expect_command(words)
+        self._session.update_options(endpointing_opts={**self._usual, "min_delay": 0.0})
+        log.debug("a complete home command: the turn ends with the speech")
+
+    def disarm(self) -> None:
+        if self.armed is None:
+            return
+        self.armed = None
+        self._detector.expect_command(None)
+        self._session.update_options(endpointing_opts=self._usual)
+
+    def _on_item(self, event: Any) -> None:
+        item = getattr(event, "item", None)
+        if getattr(item, "role", None) == "user":
+            self.disarm()  # the turn was committed: the next one waits as usual
+
+
+def _same(transcript: str, words: str) -> bool:
+    return transcript.strip() == words.strip()
