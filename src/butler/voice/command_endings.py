@@ -8,7 +8,9 @@ nothing to wait for: the turn ends when the VAD ends the speech, and the reply, 
 spoken by then, plays at once.
 
 This holds only while those words are still the whole utterance: a word more (the STT
-hears speech again) and the ordinary wait is back before the speech can end. The
+hears speech again) and the ordinary wait is back before the speech can end. With a
+slow STT the words come after the speech ended and its wait began: the turn is then
+committed at once. The
 command is carried out when the reply's turn is committed (voice/agent), never before.
 """
 
@@ -43,18 +45,30 @@ class CommandEndings:
             max_delay=settings.endpointing_max_delay_seconds,
         )
         self.armed: str | None = None
+        self._committed = ""  # the words of the latest committed turn
         transcription.speech_resumed.append(self.disarm)
         session.on("conversation_item_added", self._on_item)
 
     def recognised(self, transcript: str) -> None:
         """The API answered `transcript` on its fast path: a complete command."""
-        words = self._transcription.current_guess
-        if not words or not _same(transcript, words):
-            return  # they spoke again since (or the request joined earlier words)
+        heard = self._transcription
+        # While the speech goes on: its transcript at the latest pause, if nothing was
+        # said since. Once it ended (and nothing new began): its final transcript.
+        words = (
+            heard.current_guess
+            if heard.in_speech
+            else (None if heard.transcribing else heard.newest_words)
+        )
+        if not words or not _same(transcript, words) or _same(words, self._committed):
+            return  # spoken again since, earlier words joined, or the turn is over
         self.armed = words
         self._detector.expect_command(words)
         self._session.update_options(endpointing_opts={**self._usual, "min_delay": 0.0})
         log.debug("a complete home command: the turn ends with the speech")
+        if not self._transcription.in_speech:
+            # The speech ended before the words were known (a slow STT): its wait has
+            # begun already, with the usual delay. Decide again, now.
+            self._session.commit_user_turn()
 
     def disarm(self) -> None:
         if self.armed is None:
@@ -66,6 +80,7 @@ class CommandEndings:
     def _on_item(self, event: Any) -> None:
         item = getattr(event, "item", None)
         if getattr(item, "role", None) == "user":
+            self._committed = getattr(item, "text_content", None) or ""
             self.disarm()  # the turn was committed: the next one waits as usual
 
 

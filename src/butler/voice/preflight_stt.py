@@ -120,6 +120,7 @@ class PreflightSTT(stt.STT[Literal["transcription_started", "final_transcript"]]
         # The words of the speech so far while the speaker has been quiet since they
         # were transcribed (a preflight transcript); None once they speak again.
         self.current_guess: str | None = None
+        self.in_speech = False  # between the VAD's start and end of speech
         self.speech_resumed: list[Callable[[], None]] = []  # called when it is dropped
 
     @property
@@ -269,6 +270,7 @@ class PreflightStream(stt.RecognizeStream):
                 self._utterance.drop_guess()
                 self._adapter._utterance_done("")
             self._adapter._speaking()
+            self._adapter.in_speech = True
             self._utterance = Utterance(event.frames)
             self._adapter._utterance_began()
             self._event_ch.send_nowait(stt.SpeechEvent(stt.SpeechEventType.START_OF_SPEECH))
@@ -309,6 +311,7 @@ class PreflightStream(stt.RecognizeStream):
     def _end(self, utterance: Utterance, event: vad.VADEvent) -> None:
         speech_end_time = time.time() - event.silence_duration - event.inference_duration
         self._adapter.speech_ended_at = speech_end_time
+        self._adapter.in_speech = False
         self._event_ch.send_nowait(
             stt.SpeechEvent(stt.SpeechEventType.END_OF_SPEECH, speech_end_time=speech_end_time)
         )
