@@ -8,13 +8,14 @@ Measures, in one run:
 and reports the overhead (butler minus baseline, which removes the stub's own
 first-token delay), single requests and 50 at once.
 
-    .venv/bin/python bench/api_first_token.py [--requests 200] [--concurrency 50]
+    .venv/bin/python bench/api_first_token.py [--requests 200] [--concurrency 50] [--home]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import itertools
 import os
 import random
@@ -33,9 +34,11 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from tests.fakes.home_assistant import TOKEN, FakeHomeAssistant  # noqa: E402
 from tests.support import free_port  # noqa: E402
 
 from bench.common import percentile, wait_http  # noqa: E402
+from bench.home_fast_path import big_house  # noqa: E402
 from butler.auth import invites  # noqa: E402
 from butler.db import migrate  # noqa: E402
 from butler.db.embedded import EmbeddedPostgres  # noqa: E402
@@ -185,6 +188,16 @@ async def measure(api: str, token: str, n: int, concurrency: int) -> tuple[list[
     return times, errors
 
 
+def wait_for_home(api_url: str, token: str) -> None:
+    headers = {"Authorization": f"Bearer {token}"}
+    for _ in range(100):
+        found = httpx.get(f"{api_url}/api/home/status", headers=headers).json()
+        if found.get("state") == "connected":
+            return
+        time.sleep(0.1)
+    raise SystemExit("Home Assistant did not connect")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--requests", type=int, default=200)
@@ -192,11 +205,18 @@ def main() -> None:
     parser.add_argument("--stub-delay", type=float, default=0.05)
     parser.add_argument("--facts", type=int, default=1000)
     parser.add_argument("--workers", type=int, default=1, help="API processes")
+    parser.add_argument(
+        "--home",
+        action="store_true",
+        help="with Home Assistant connected (a local one, 200 entities): every turn is "
+        "first matched against the home's commands",
+    )
     args = parser.parse_args()
 
     with (
         tempfile.TemporaryDirectory(prefix="butler-bench-") as tmp,
         EmbeddedPostgres(Path(tmp)) as pg,
+        contextlib.ExitStack() as extras,
     ):
         migrate.upgrade(pg.dsn)
         stub_port, api_port = free_port(), free_port()
@@ -225,6 +245,9 @@ def main() -> None:
             # No voice here: no embedded LiveKit server and worker.
             "BUTLER_LIVEKIT__URL": "ws://127.0.0.1:9",
         }
+        if args.home:
+            home = extras.enter_context(FakeHomeAssistant(big_house()).running())
+            env |= {"BUTLER_HOME_ASSISTANT__URL": home.url, "BUTLER_HOME_ASSISTANT__TOKEN": TOKEN}
         api = subprocess.Popen(
             [
                 sys.executable,
@@ -254,6 +277,8 @@ def main() -> None:
             ).json()
             asyncio.run(seed(pg.dsn, session["user"]["id"], args.facts, 7))
             token = session["access_token"]
+            if args.home:
+                wait_for_home(api_url, token)
 
             # Warm both paths (connections, prepared statements, imports).
             asyncio.run(baseline(stub_url, 5, 1))
@@ -276,6 +301,7 @@ def main() -> None:
     print(
         f"\nfirst-token latency, stub first-token delay {args.stub_delay * 1000:.0f} ms, "
         f"{args.facts} facts and 7 days x 40 turns of history"
+        + (", Home Assistant connected (200 entities)" if args.home else "")
     )
     print(row("baseline: SDK to stub, single", base))
     print(row("butler: single", single))

@@ -14,7 +14,8 @@ import pytest
 
 from butler.users.models import Role
 from tests.fakes.home_assistant import TOKEN, VERSION, FakeHomeAssistant
-from tests.support import Account, live_server, make_settings, register, run
+from tests.fakes.wire import AnthropicWire, Reply
+from tests.support import Account, claude_at, live_server, make_settings, register, run
 
 KEY = "k" * 16 + "-an-encryption-key-for-tests-0123456789"
 OTHER_KEY = "o" * 16 + "-another-encryption-key-for-tests-987"
@@ -226,3 +227,26 @@ def test_the_settings_win_over_the_app(home_url: str, dsn: str) -> None:
     assert response.status_code == 409
     assert "BUTLER_HOME_ASSISTANT__URL" in response.json()["message"]
     assert admin.client.delete("/api/admin/home/connection", headers=admin.auth).status_code == 409
+
+
+@pytest.mark.usefixtures("forget_saved")
+def test_the_model_is_offered_home_tools_only_while_home_assistant_is_connected(
+    home_assistant: FakeHomeAssistant, wire: AnthropicWire, dsn: str, tmp_path: Path
+) -> None:
+    settings = make_settings(
+        tmp_path / "a", llm=claude_at(wire.base_url, timeout_seconds=5), encryption_key=KEY
+    )
+    with live_server(settings, dsn) as url:
+        admin = register(url, dsn, Role.ADMIN)
+
+        def tools_offered() -> set[str]:
+            wire.play(Reply.say("Hello."))
+            said = admin.client.post("/api/chat", json={"message": "Hi"}, headers=admin.auth)
+            assert said.status_code == 200, said.text
+            return {t["name"] for t in wire.requests[-1]["tools"]}
+
+        assert "control_device" not in tools_offered()
+        body = {"url": home_assistant.url, "token": TOKEN}
+        put = admin.client.put("/api/admin/home/connection", json=body, headers=admin.auth)
+        assert put.status_code == 200, put.text
+        assert {"find_devices", "device_state", "control_device"} <= tools_offered()

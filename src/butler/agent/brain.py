@@ -11,10 +11,10 @@ import asyncio
 import contextlib
 import logging
 import uuid
-from collections.abc import AsyncGenerator, AsyncIterator, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import asyncpg
 
@@ -39,6 +39,7 @@ from butler.tools.registry import ToolOutcome, ToolRegistry
 from butler.users.models import User
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,14 @@ class TurnRequest:
     # The caller carries home actions out once its reply is heard (the voice worker,
     # which asks before the turn is over): they are planned, and named in the end event.
     act_when_heard: bool = False
+
+
+def _background(work: Coroutine[Any, Any, T]) -> asyncio.Future[T]:
+    """Start `work` now; a failure nobody awaits (the turn went another way) is not
+    reported as never retrieved."""
+    future = asyncio.ensure_future(work)
+    future.add_done_callback(lambda done: done.cancelled() or done.exception())
+    return future
 
 
 def history_messages(entries: list[history.HistoryEntry]) -> list[llm.Message]:
@@ -148,6 +157,13 @@ class Brain:
         """Stream one turn. Failures end the stream with a TurnFailed event."""
         if self.provider is None and not self._home_works:
             raise llm.LLMNotConfigured("No language model is configured.")
+        # The model's context loads while the home looks at the words: a home command
+        # drops it, anything else finds it (mostly) ready.
+        context = (
+            _background(self._context(request))
+            if self.provider is not None and self._home_works
+            else None
+        )
         try:
             answer = (
                 await self.home.answer(
@@ -170,7 +186,7 @@ class Brain:
                     False,
                 )
                 return
-            async for event in self._run(self.provider, request):
+            async for event in self._run(self.provider, request, context):
                 yield event
         except llm.LLMError as exc:
             log.warning("turn failed for user %s: %s", request.user.id, exc.code)
@@ -178,11 +194,17 @@ class Brain:
         except (asyncpg.PostgresError, OSError) as exc:
             log.error("turn failed on the database: %s", exc)
             yield TurnFailed("unavailable", "I can't reach my memory right now.", True)
+        finally:
+            if context is not None:
+                context.cancel()
 
     async def _run(
-        self, provider: llm.LLMProvider, request: TurnRequest
+        self,
+        provider: llm.LLMProvider,
+        request: TurnRequest,
+        context: asyncio.Future[tuple[list[llm.Message], list[str]]] | None = None,
     ) -> AsyncIterator[AgentEvent]:
-        past, facts = await self._context(request)
+        past, facts = await (context if context is not None else self._context(request))
         user = request.user
         messages = _with_user_turn(past, request.text)
         ctx = ToolContext(user, request.channel, request.session_id, self.clock)
