@@ -118,17 +118,19 @@ class HomeTurns:
             entities = await self.home.visible(user)
         except HomeError:
             return None
-        # Whatever needs a yes is only read on the fast path: the LLM asks the question.
-        needs_yes = frozenset(
-            e.entity_id for e in entities if self.home.exposure.of(e).needs_confirmation
-        )
         registry = self.home.registry
-        return await asyncio.to_thread(
+        plan = await asyncio.to_thread(
             self.fast_path.plan,
             text,
             entities,
             list(registry.areas.values()),
             list(registry.floors.values()),
             registry.generation,
-            needs_yes,
         )
+        # Whatever needs a yes is only read on the fast path: the LLM asks the question.
+        # (Checked on the plan's few devices, not on every device before matching.)
+        if plan is not None and plan.request is not None:
+            chosen = [registry.entity(i) for i in plan.entity_ids]
+            if any(e is None or self.home.exposure.of(e).needs_confirmation for e in chosen):
+                return None
+        return plan

@@ -95,12 +95,13 @@ class HomeRegistry:
         # Bumped whenever names, areas or the set of entities change (not on states):
         # what is built from names (the fast path's slot lists) is rebuilt on a new one.
         self.generation = 0
+        self._listed: list[Entity] | None = None  # entities(), until anything changes
 
     def clear(self) -> None:
         """Forget everything (the connection changed to another Home Assistant)."""
         self.areas, self.floors = {}, {}
         self._device_areas, self._entries, self._states = {}, {}, {}
-        self.generation += 1
+        self._changed(names=True)
 
     def load_registries(
         self,
@@ -139,7 +140,7 @@ class HomeRegistry:
             for e in entities
             if not e.get("disabled_by") and not e.get("entity_category")
         }
-        self.generation += 1
+        self._changed(names=True)
 
     def add_aliases(self, aliases: Mapping[str, Iterable[str]]) -> None:
         """Aliases come from a second command (`config/entity_registry/get_entries`)."""
@@ -149,13 +150,12 @@ class HomeRegistry:
                 self._entries[entity_id] = _EntityEntry(
                     **{**entry.__dict__, "aliases": _aliases(names)}
                 )
-        self.generation += 1
+        self._changed(names=True)
 
     def load_states(self, states: Iterable[Mapping[str, Any]]) -> None:
         before = set(self._states)
         self._states = {s["entity_id"]: _state(s) for s in states if "entity_id" in s}
-        if set(self._states) != before:
-            self.generation += 1
+        self._changed(names=set(self._states) != before)
 
     def apply_state_changed(self, data: Mapping[str, Any]) -> None:
         entity_id = data.get("entity_id")
@@ -164,11 +164,15 @@ class HomeRegistry:
         new = data.get("new_state")
         if new is None:
             if self._states.pop(entity_id, None) is not None:
-                self.generation += 1
+                self._changed(names=True)
             return
         known = entity_id in self._states
         self._states[entity_id] = _state(new)
-        if not known:
+        self._changed(names=not known)
+
+    def _changed(self, *, names: bool) -> None:
+        self._listed = None
+        if names:
             self.generation += 1
 
     def entity(self, entity_id: str) -> Entity | None:
@@ -197,8 +201,10 @@ class HomeRegistry:
         )
 
     def entities(self) -> list[Entity]:
-        ids = sorted(set(self._entries) | set(self._states))
-        return [e for e in (self.entity(i) for i in ids) if e is not None]
+        if self._listed is None:
+            ids = sorted(set(self._entries) | set(self._states))
+            self._listed = [e for e in (self.entity(i) for i in ids) if e is not None]
+        return list(self._listed)
 
     def floor_of(self, area: Area | None) -> Floor | None:
         return self.floors.get(area.floor_id) if area and area.floor_id else None
