@@ -160,18 +160,24 @@ def bench_matching(house: House, rounds: int) -> None:
 
 
 async def spoken(
-    samples: object, rate: int, api_url: str, credential: str, speech_url: str, count: int
+    samples: object,
+    rate: int,
+    api_url: str,
+    credential: str,
+    speech_url: str,
+    count: int,
+    settings: VoiceSettings,
 ) -> list[float]:
     latencies = []
     engines = service_engines(speech_url)
-    vad_model = build_vad(VoiceSettings())
+    vad_model = build_vad(settings)
     for _ in range(count):
         api = ButlerAPI(base_url=api_url, credential=credential, session_id=BENCH_ROOM)
         result = await talk(
             [Utterance(samples, at=0.3)],  # type: ignore[arg-type]
             rate,
             api=api,
-            settings=VoiceSettings(),
+            settings=settings,
             stt_engine=engines["stt"],
             tts_engine=engines["tts"],
             vad_model=vad_model,
@@ -189,9 +195,15 @@ def main() -> None:
     parser.add_argument("--utterances", type=int, default=10)
     parser.add_argument("--rounds", type=int, default=50, help="matching rounds")
     parser.add_argument("--skip-voice", action="store_true")
+    parser.add_argument(
+        "--vad-silence", type=float, help="vad_min_silence_seconds (default: Butler's)"
+    )
     args = parser.parse_args()
     house = big_house()
     bench_matching(house, args.rounds)
+    voice = VoiceSettings()
+    if args.vad_silence is not None:
+        voice = VoiceSettings(vad_min_silence_seconds=args.vad_silence)
     if args.skip_voice:
         return
     espeak = shutil.which("espeak-ng")
@@ -229,7 +241,7 @@ def main() -> None:
             for label, url in urls.items():
                 print(f"live, {label} ({args.utterances} utterances)", flush=True)
                 figures[label] = asyncio.run(
-                    spoken(samples, rate, url, credential, speech_url, args.utterances)
+                    spoken(samples, rate, url, credential, speech_url, args.utterances, voice)
                 )
         finally:
             for process in processes:
