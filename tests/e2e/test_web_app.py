@@ -6,7 +6,7 @@ import json
 import time
 from collections.abc import Callable
 
-from playwright.sync_api import Locator, Page, expect
+from playwright.sync_api import Locator, Page, Route, expect
 
 from butler.users.models import Role
 from tests.e2e.conftest import ConsoleLog
@@ -135,6 +135,29 @@ def test_stop_cancels_the_request_and_stores_nothing(page: Page, dsn: str, wire:
     page.reload()
     expect(page.get_by_label("Message to")).to_be_visible()
     expect(page.get_by_text("Count sheep for me")).to_have_count(0)
+
+
+def test_a_message_sent_before_the_history_arrives_is_kept(
+    page: Page, dsn: str, wire: AnthropicWire
+):
+    """A quick first message must not be wiped by the history page that lands after it."""
+    sign_up(page, dsn)
+    held: list[Route] = []
+    page.route("**/api/chat/history?*", lambda route: held.append(route), times=1)
+    page.reload()
+    expect(page.get_by_label("Message to")).to_be_visible()
+    for _ in range(50):
+        if held:
+            break
+        page.wait_for_timeout(100)
+    assert held, "the history request was not made"
+    wire.play(Reply.say("Here is the answer, " + "slowly, " * 10, chunk_delay=0.1))
+    send(page, "A quick question")
+    page.wait_for_timeout(300)
+    # The history as it was when asked for: empty, arriving while the reply streams.
+    held[0].fulfill(json={"messages": [], "next_before": None})
+    expect(last_reply(page)).to_contain_text("Here is the answer, slowly, slowly")
+    expect(page.locator("article.message.user")).to_have_text(["A quick question"])
 
 
 def test_reload_keeps_the_session_and_the_history(page: Page, dsn: str, wire: AnthropicWire):

@@ -13,6 +13,9 @@ export function useConversation() {
   const [loadError, setLoadError] = useState<string | null>(null);
   const [streaming, setStreaming] = useState(false);
   const controller = useRef<AbortController | null>(null);
+  // The first page of history replaces the list: a message sent before it arrives
+  // waits for it, or the history would wipe the message and its streaming reply.
+  const firstPage = useRef<Promise<void> | null>(null);
 
   const loadPage = useCallback(async (before: number | null) => {
     const query = new URLSearchParams({ limit: String(PAGE) });
@@ -29,7 +32,7 @@ export function useConversation() {
   }, []);
 
   useEffect(() => {
-    void loadPage(null);
+    firstPage.current = loadPage(null);
     return () => controller.current?.abort();
   }, [loadPage]);
 
@@ -41,6 +44,7 @@ export function useConversation() {
     const abort = new AbortController();
     controller.current = abort;
     setStreaming(true);
+    await firstPage.current;
     setItems((current) => [
       ...current,
       { key: localKey(), role: "user", text: message, channel: "text", tools: [], status: "done" },
