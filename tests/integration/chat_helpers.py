@@ -1,4 +1,5 @@
-"""Reading server-sent events and the history table in chat tests."""
+"""Reading server-sent events and the history table in chat tests; the voice worker's
+side of the API."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ from typing import Any
 import asyncpg
 import httpx
 
-from tests.support import run
+from tests.livekit_server import dispatched_credential
+from tests.support import Account, run
 
 
 def parse_sse(raw: str) -> list[tuple[str, dict[str, Any]]]:
@@ -63,3 +65,20 @@ def wait_for(condition: Callable[[], bool], timeout: float = 5.0) -> bool:
 def last_user_text(request: dict[str, Any]) -> str:
     content = request["messages"][-1]["content"]
     return "".join(block.get("text", "") for block in content if block["type"] == "text")
+
+
+def voice_worker(account: Account) -> tuple[httpx.Client, str]:
+    """What the voice worker holds for a room: a client with its credential, the room."""
+    credential, room = dispatched_credential(account)
+    client = httpx.Client(
+        base_url=str(account.client.base_url),
+        headers={"Authorization": f"Bearer {credential}"},
+        timeout=30,
+    )
+    return client, room
+
+
+def voice_stream(client: httpx.Client, body: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    with client.stream("POST", "/api/voice/stream", json=body) as response:
+        assert response.status_code == 200, response.read()
+        return parse_sse("".join(response.iter_text()))

@@ -4,7 +4,6 @@ The LLM is Claude's wire format on 127.0.0.1, scripted per test."""
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 from typing import Any
@@ -17,8 +16,7 @@ from butler.home.permissions import Permissions, set_permissions
 from butler.users.models import Role
 from tests.fakes.home_assistant import TOKEN, FakeHomeAssistant
 from tests.fakes.wire import AnthropicWire, Reply
-from tests.integration.chat_helpers import stored, wait_for
-from tests.livekit_server import dispatched_credential
+from tests.integration.chat_helpers import stored, voice_stream, voice_worker, wait_for
 from tests.support import Account, live_server, make_settings, register, run
 
 
@@ -296,12 +294,7 @@ def test_a_spoken_yes_the_worker_abandons_unlocks_nothing(
         Reply.say("Unlock Front Door?"),
     )
     say(person, "Unlock the front door")
-    credential, room = dispatched_credential(person)
-    worker = httpx.Client(
-        base_url=str(person.client.base_url),
-        headers={"Authorization": f"Bearer {credential}"},
-        timeout=30,
-    )
+    worker, room = voice_worker(person)
     body = {"transcript": "Yes.", "session_id": room, "turn_id": "early"}
     # The worker's early request at a pause, dropped because the person went on speaking.
     with worker.stream("POST", "/api/voice/stream", json=body) as response:
@@ -315,23 +308,10 @@ def test_a_spoken_yes_the_worker_abandons_unlocks_nothing(
     assert state_of(home, "lock.front_door") == "unlocked"
 
 
-def voice_worker(person: Account) -> tuple[httpx.Client, str]:
-    credential, room = dispatched_credential(person)
-    client = httpx.Client(
-        base_url=str(person.client.base_url),
-        headers={"Authorization": f"Bearer {credential}"},
-        timeout=30,
-    )
-    return client, room
-
-
 def streamed_done(worker: httpx.Client, body: dict[str, Any]) -> dict[str, Any]:
     """The `done` event of a voice stream."""
-    with worker.stream("POST", "/api/voice/stream", json=body) as response:
-        assert response.status_code == 200, response.read()
-        lines = list(response.iter_lines())
-    at = lines.index("event: done")
-    return dict(json.loads(lines[at + 1].removeprefix("data: ")))
+    (done,) = [data for name, data in voice_stream(worker, body) if name == "done"]
+    return done
 
 
 def test_a_voice_command_is_carried_out_only_once_its_reply_is_heard(

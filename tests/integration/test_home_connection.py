@@ -4,8 +4,7 @@ the settings winning over the app."""
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +14,7 @@ import pytest
 from butler.users.models import Role
 from tests.fakes.home_assistant import TOKEN, VERSION, FakeHomeAssistant
 from tests.fakes.wire import AnthropicWire, Reply
+from tests.integration.chat_helpers import wait_for
 from tests.support import Account, claude_at, live_server, make_settings, register, run
 
 KEY = "k" * 16 + "-an-encryption-key-for-tests-0123456789"
@@ -36,15 +36,6 @@ def forget_saved(dsn: str) -> Iterator[None]:
 
 def serve(tmp_path: Path, dsn: str, name: str, **auth: Any) -> Any:
     return live_server(make_settings(tmp_path / name, **auth), dsn)
-
-
-def until(check: Callable[[], bool], seconds: float = FOLLOW_SECONDS) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if check():
-            return True
-        time.sleep(0.1)
-    return check()
 
 
 def status(account: Account) -> dict[str, Any]:
@@ -111,10 +102,10 @@ def test_an_admin_connects_home_assistant_in_the_app_and_every_process_follows(
         row = saved_row(dsn)
         assert row is not None and TOKEN not in row["token_encrypted"]
 
-        assert until(lambda: status(admin)["state"] == "connected", 5)
+        assert wait_for(lambda: status(admin)["state"] == "connected")
         assert status(admin)["source"] == "app" and status(admin)["entities"] > 0
         # The other process follows the saved choice without a restart.
-        assert until(lambda: status(admin_b)["state"] == "connected")
+        assert wait_for(lambda: status(admin_b)["state"] == "connected", FOLLOW_SECONDS)
 
         # The home works at once, without any model configured.
         home_assistant.set_state("light.kitchen_ceiling", "on")
@@ -138,7 +129,7 @@ def test_an_admin_connects_home_assistant_in_the_app_and_every_process_follows(
         gone = admin.client.delete("/api/admin/home/connection", headers=admin.auth)
         assert gone.status_code == 204
         assert status(admin)["state"] == "not_configured"
-        assert until(lambda: status(admin_b)["state"] == "not_configured")
+        assert wait_for(lambda: status(admin_b)["state"] == "not_configured", FOLLOW_SECONDS)
         reply = admin_b.client.post(
             "/api/chat", json={"message": "Turn off the kitchen lights."}, headers=admin_b.auth
         )
@@ -162,7 +153,7 @@ def test_a_token_sealed_with_another_key_is_reported_not_used(
         # Entering the token again under this key mends it.
         put = admin.client.put("/api/admin/home/connection", json=body, headers=admin.auth)
         assert put.status_code == 200, put.text
-        assert until(lambda: status(admin)["state"] == "connected", 5)
+        assert wait_for(lambda: status(admin)["state"] == "connected")
 
 
 @pytest.mark.usefixtures("forget_saved")

@@ -12,25 +12,14 @@ import pytest
 
 from butler.auth.tokens import TokenService
 from tests.fakes.wire import AnthropicWire, Reply
-from tests.integration.chat_helpers import parse_sse, stored, text_of, wait_for
-from tests.livekit_server import dispatched_credential
+from tests.integration.chat_helpers import (
+    stored,
+    text_of,
+    voice_stream,
+    voice_worker,
+    wait_for,
+)
 from tests.support import JWT_SECRET, Account, register
-
-
-def _worker(account: Account) -> tuple[httpx.Client, str]:
-    credential, room = dispatched_credential(account)
-    client = httpx.Client(
-        base_url=str(account.client.base_url),
-        headers={"Authorization": f"Bearer {credential}"},
-        timeout=30,
-    )
-    return client, room
-
-
-def _voice_stream(client: httpx.Client, body: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
-    with client.stream("POST", "/api/voice/stream", json=body) as response:
-        assert response.status_code == 200, response.read()
-        return parse_sse("".join(response.iter_text()))
 
 
 def test_a_text_turn_is_context_for_a_later_voice_turn(
@@ -40,8 +29,8 @@ def test_a_text_turn_is_context_for_a_later_voice_turn(
     chat_account.client.post(
         "/api/chat", json={"message": "My cat is called Miso"}, headers=chat_account.auth
     )
-    worker, room = _worker(chat_account)
-    events = _voice_stream(worker, {"transcript": "What is my cat called?", "session_id": room})
+    worker, room = voice_worker(chat_account)
+    events = voice_stream(worker, {"transcript": "What is my cat called?", "session_id": room})
     assert text_of(events) == "Your cat is called Miso."
     assert events[-1][0] == "done"
 
@@ -74,7 +63,7 @@ def test_process_returns_the_models_decision_to_end(
         Reply.use_tools(("end_conversation", {}), text="Goodnight."),
         Reply.say(""),
     )
-    worker, room = _worker(chat_account)
+    worker, room = voice_worker(chat_account)
     response = worker.post(
         "/api/voice/process", json={"transcript": "That's all, goodnight", "session_id": room}
     )
@@ -92,7 +81,7 @@ def test_the_user_comes_from_the_credential_never_the_body(
     chat_url: str, dsn: str, chat_account: Account, wire: AnthropicWire
 ) -> None:
     other = register(chat_url, dsn)
-    worker, _ = _worker(chat_account)
+    worker, _ = voice_worker(chat_account)
     refused = worker.post(
         "/api/voice/process", json={"transcript": "Hi", "user_id": other.user["id"]}
     )
@@ -160,7 +149,7 @@ def test_an_access_token_is_not_a_voice_credential(chat_url: str, chat_account: 
 def test_preemptive_restarts_leave_one_copy_of_a_turn(
     chat_account: Account, wire: AnthropicWire, dsn: str
 ) -> None:
-    worker, room = _worker(chat_account)
+    worker, room = voice_worker(chat_account)
     body = {"transcript": "Lights off please", "session_id": room, "turn_id": "utt-1"}
     # First attempt: cancelled mid-stream, as when the user keeps talking.
     wire.play(Reply.say("Turning " * 100, chunk_delay=0.02))
@@ -171,8 +160,8 @@ def test_preemptive_restarts_leave_one_copy_of_a_turn(
     assert wait_for(lambda: wire.disconnects == 1)
     # Second and third attempts complete (a retried request for the same utterance).
     wire.play(Reply.say("Lights are off."), Reply.say("The lights are off now."))
-    _voice_stream(worker, body)
-    _voice_stream(worker, body)
+    voice_stream(worker, body)
+    voice_stream(worker, body)
     rows = stored(dsn, chat_account.id)
     assert [(r["role"], r["content"]) for r in rows] == [
         ("user", "Lights off please"),
@@ -183,9 +172,9 @@ def test_preemptive_restarts_leave_one_copy_of_a_turn(
 def test_an_interrupted_reply_keeps_only_what_was_spoken(
     chat_account: Account, wire: AnthropicWire, dsn: str
 ) -> None:
-    worker, room = _worker(chat_account)
+    worker, room = voice_worker(chat_account)
     wire.play(Reply.say("The forecast is sunny all week. Take sunglasses."))
-    _voice_stream(worker, {"transcript": "Forecast?", "turn_id": "utt-2", "session_id": room})
+    voice_stream(worker, {"transcript": "Forecast?", "turn_id": "utt-2", "session_id": room})
     response = worker.post(
         "/api/voice/interrupted",
         json={
