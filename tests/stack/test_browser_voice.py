@@ -146,7 +146,9 @@ def test_talking_to_butler_from_the_browser(
     browser_with_microphone: Callable[..., Browser],
 ) -> None:
     account = register(live_stack.api_url, dsn)
-    wire.default = Reply.say("The garage door is closed.")
+    # The model takes a moment, as a real one does: the reply is often prepared before
+    # the turn ends, and without it "Thinking…" can last too briefly to be seen.
+    wire.default = Reply.say("The garage door is closed.", first_delay=1.5)
     browser = browser_with_microphone("Is the garage door closed?")
     page = _voice_screen(browser, live_stack, account.username)
     console = ConsoleLog(page)
