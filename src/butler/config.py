@@ -185,6 +185,10 @@ class TTSSettings(BaseModel):
 
 class VoiceSettings(BaseModel):
     vad_min_silence_seconds: float = Field(default=0.3, ge=0.05, le=3)
+    # The quiet that ends the speech once its words are a complete home command (the
+    # API answered them on its fast path, voice/command_endings): nothing more is needed,
+    # and the reply is ready. Never longer than vad_min_silence_seconds.
+    command_silence_seconds: float = Field(default=0.15, ge=0.05, le=3)
     # Transcribe the utterance so far after this much quiet and start the reply on it;
     # kept if the speech then ends (0 turns it off: transcription waits for the VAD).
     # Unset: 0.03 s (one of Silero's 32 ms windows) with an STT service, 0.06 s with the
@@ -231,6 +235,25 @@ class HomeAssistantSettings(BaseModel):
     fast_path: bool = True
 
 
+class RemindersSettings(BaseModel):
+    """Reminders and timers, and the notifications that carry them."""
+
+    # How often each API process looks for what is due (an indexed query; with several
+    # processes one fires each reminder, the others skip it).
+    poll_seconds: float = Field(default=1.0, ge=0.1, le=60)
+    # Web Push: the contact push services may write to about this server (RFC 8292).
+    push_subject: str = "mailto:butler@localhost"
+    # How long a push service keeps a notification for a phone that is off (0 would
+    # drop it at once).
+    push_ttl_seconds: int = Field(default=86_400, ge=60, le=2_419_200)
+    # The VAPID private key (PEM or base64url raw): only for several servers sharing
+    # subscriptions; unset, one is generated once into the data folder.
+    vapid_private_key: SecretStr | None = None
+    # Accept push endpoints on private, loopback and link-local addresses (a lab's own
+    # push server, the tests). Off: such endpoints are refused as the server's networks.
+    allow_private_push_endpoints: bool = False
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="BUTLER_",
@@ -261,6 +284,7 @@ class Settings(BaseSettings):
     tts: TTSSettings = TTSSettings()
     voice: VoiceSettings = VoiceSettings()
     home_assistant: HomeAssistantSettings = HomeAssistantSettings()
+    reminders: RemindersSettings = RemindersSettings()
 
     @property
     def cookie_secure(self) -> bool:

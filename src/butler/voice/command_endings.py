@@ -4,8 +4,8 @@ The reply to a request is prepared at the speaker's first pause and heard only a
 the endpointing wait (`endpointing_min_delay_seconds`, longer if the words or the sound
 seem unfinished), which lets a hesitating speaker go on. When the Butler API recognised
 the words so far as a complete home command (its fast path answered them), there is
-nothing to wait for: the turn ends when the VAD ends the speech, and the reply, already
-spoken by then, plays at once.
+nothing to wait for: the turn ends when the VAD ends the speech, after a shorter quiet
+(`command_silence_seconds`), and the reply, already spoken by then, plays at once.
 
 This holds only while those words are still the whole utterance: a word more (the STT
 hears speech again) and the ordinary wait is back before the speech can end. With a
@@ -44,6 +44,9 @@ class CommandEndings:
             min_delay=settings.endpointing_min_delay_seconds,
             max_delay=settings.endpointing_max_delay_seconds,
         )
+        self._vad = transcription.vad  # the session's own (providers.session_vad)
+        self._usual_silence = settings.vad_min_silence_seconds
+        self._command_silence = min(settings.command_silence_seconds, self._usual_silence)
         self.armed: str | None = None
         self._committed = ""  # the words of the latest committed turn
         transcription.speech_resumed.append(self.disarm)
@@ -64,6 +67,7 @@ class CommandEndings:
         self.armed = words
         self._detector.expect_command(words)
         self._session.update_options(endpointing_opts={**self._usual, "min_delay": 0.0})
+        self._end_speech_after(self._command_silence)
         log.debug("a complete home command: the turn ends with the speech")
         if not self._transcription.in_speech:
             # The speech ended before the words were known (a slow STT): its wait has
@@ -76,6 +80,14 @@ class CommandEndings:
         self.armed = None
         self._detector.expect_command(None)
         self._session.update_options(endpointing_opts=self._usual)
+        self._end_speech_after(self._usual_silence)
+
+    def _end_speech_after(self, seconds: float) -> None:
+        # Silero's VAD reads the option at every window: a quiet already longer than
+        # `seconds` ends the speech at the next one.
+        update = getattr(self._vad, "update_options", None)
+        if update is not None:
+            update(min_silence_duration=seconds)
 
     def _on_item(self, event: Any) -> None:
         item = getattr(event, "item", None)

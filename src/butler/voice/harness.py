@@ -20,7 +20,7 @@ from butler.config import VoiceSettings
 from butler.voice.agent import ButlerAgent
 from butler.voice.butler_llm import ButlerAPI, ButlerLLM
 from butler.voice.preflight_stt import PreflightSTT, TranscriptionStarted
-from butler.voice.providers import streaming_stt
+from butler.voice.providers import session_vad, streaming_stt
 from butler.voice.reporting import attach_reporting, drain
 from butler.voice.session_setup import attach_session_behaviour, session_options
 from butler.voice.simulated_io import (
@@ -83,6 +83,7 @@ async def talk(
     speaker = CapturedSpeaker()
     options = {} if framework_defaults else session_options(settings, echo_free=True)
     if not framework_defaults:
+        vad_model = session_vad(vad_model)
         stt_engine = streaming_stt(stt_engine, vad_model, settings)
     session: AgentSession[Any] = AgentSession(
         vad=vad_model, stt=stt_engine, llm=ButlerLLM(api), tts=tts_engine, **options

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 
 from livekit.agents import stt, tts, vad
@@ -33,6 +34,16 @@ def build_vad(settings: VoiceSettings) -> vad.VAD:
         deactivation_threshold=VAD_DEACTIVATION,
     )
     return vad_model
+
+
+def session_vad(shared: vad.VAD) -> vad.VAD:
+    """A session's own VAD on the process's loaded model: its options (the shorter quiet
+    that ends a complete command, voice/command_endings) then change for that session
+    alone. Silero's streams share their VAD's options object, hence the copy."""
+    if not isinstance(shared, silero.VAD):
+        return shared
+    own_options = dataclasses.replace(shared._opts)
+    return silero.VAD(session=shared._onnx_session, opts=own_options)
 
 
 def preflight_pause(engine: stt.STT, settings: VoiceSettings) -> float:

@@ -29,6 +29,7 @@ from butler.voice.providers import (
     build_tts,
     build_vad,
     prewarm_local_models,
+    session_vad,
     streaming_stt,
 )
 from butler.voice.reporting import attach_reporting
@@ -96,7 +97,7 @@ async def entrypoint(ctx: JobContext) -> None:
         log.warning("voice session refused: %s", exc)
         ctx.shutdown(reason=str(exc))
         return
-    vad_model = ctx.proc.userdata.get("vad") or build_vad(settings.voice)
+    vad_model = session_vad(ctx.proc.userdata.get("vad") or build_vad(settings.voice))
     session: AgentSession[Any] = AgentSession(
         vad=vad_model,
         stt=streaming_stt(build_stt(settings.stt, vad_model), vad_model, settings.voice),
