@@ -30,6 +30,7 @@ from butler.config import (
     LiveKitSettings,
     LLMSettings,
     MemorySettings,
+    RemindersSettings,
     Settings,
 )
 from butler.db.pool import init_connection
@@ -53,6 +54,7 @@ def make_settings(
     memory: dict[str, Any] | None = None,
     livekit: LiveKitSettings | None = None,
     home_assistant: dict[str, Any] | None = None,
+    reminders: dict[str, Any] | None = None,
     **auth: Any,
 ) -> Settings:
     """Test settings. Learning is off unless `memory` turns it on: its background model
@@ -75,6 +77,10 @@ def make_settings(
         agent=AgentSettings(keepalive_seconds=0.5),
         memory=MemorySettings(**{"learning": False, **(memory or {})}),
         home_assistant=HomeAssistantSettings(**(home_assistant or {})),
+        # The tests' push service listens on 127.0.0.1; reminders are looked for often.
+        reminders=RemindersSettings(
+            **{"allow_private_push_endpoints": True, "poll_seconds": 0.2, **(reminders or {})}
+        ),
     )
 
 

@@ -240,7 +240,7 @@ class RemindersSettings(BaseModel):
 
     # How often each API process looks for what is due (an indexed query; with several
     # processes one fires each reminder, the others skip it).
-    poll_seconds: float = Field(default=1.0, ge=0.1, le=60)
+    poll_seconds: float = Field(default=1.0, ge=0.05, le=60)
     # Web Push: the contact push services may write to about this server (RFC 8292).
     push_subject: str = "mailto:butler@localhost"
     # How long a push service keeps a notification for a phone that is off (0 would

@@ -16,6 +16,7 @@ from butler.agent.brain import Brain, BrainSettings
 from butler.agent.home_tools import home_tools
 from butler.agent.home_turns import HomeTurns
 from butler.agent.memory_tools import memory_tools
+from butler.agent.reminder_tools import reminder_tools
 from butler.api.body_limit import BodyLimitMiddleware
 from butler.api.deps import CookiePolicy, LiveKitConfig, Services
 from butler.api.errors import install_error_handlers
@@ -27,8 +28,10 @@ from butler.api.routes import (
     health,
     livekit_relay,
     livekit_webhook,
+    reminders,
     users,
     voice,
+    voice_notices,
 )
 from butler.api.routes import home as home_routes
 from butler.api.routes import memory as memory_routes
@@ -38,7 +41,7 @@ from butler.api.web import NoStoreApi, mount_web_app
 from butler.auth.accounts import Accounts, AuthPolicy
 from butler.auth.livekit_rooms import LiveKitRooms, RoomPolicy
 from butler.auth.tokens import TokenService
-from butler.config import Settings
+from butler.config import Mode, Settings
 from butler.db.pool import create_pool
 from butler.errors import ConfigError
 from butler.home.connection import HOME_TOKEN_PURPOSE
@@ -47,6 +50,7 @@ from butler.home.service import HomeService, open_home
 from butler.llm.base import LLMProvider
 from butler.llm.factory import build_provider
 from butler.memory.service import Memory, open_memory
+from butler.notify.service import Notifications, open_notifications
 from butler.secret_box import secret_box
 from butler.stack.local_tls import authority_path
 from butler.tools.base import Tool
@@ -71,11 +75,27 @@ def learning_llm(settings: Settings) -> LLMProvider | None:
     return provider
 
 
+def notifications(settings: Settings, pool: asyncpg.Pool) -> Notifications:
+    config = settings.reminders
+    key = config.vapid_private_key
+    return open_notifications(
+        pool,
+        settings.data_dir,
+        vapid_private_key=key.get_secret_value() if key is not None else None,
+        subject=config.push_subject,
+        ttl_seconds=config.push_ttl_seconds,
+        poll_seconds=config.poll_seconds,
+        production=settings.mode is Mode.PRODUCTION,
+        allow_private=config.allow_private_push_endpoints,
+    )
+
+
 def build_brain(
     settings: Settings,
     pool: asyncpg.Pool,
     memory: Memory,
     home: HomeService,
+    notify: Notifications,
     extra_tools: Sequence[Tool] = (),
 ) -> tuple[Brain, str]:
     provider, status = build_provider(settings.llm)
@@ -87,6 +107,7 @@ def build_brain(
         *BUILTIN_TOOLS,
         *memory_tools(pool, memory.store, memory.recall),
         *home_tools(home),
+        *reminder_tools(pool, notify.store),
         *extra_tools,
     )
     brain = Brain(
@@ -111,6 +132,7 @@ def build_services(
     pool: asyncpg.Pool,
     memory: Memory,
     home: HomeService,
+    notify: Notifications,
     extra_tools: Sequence[Tool] = (),
 ) -> Services:
     auth_cfg = settings.auth
@@ -129,7 +151,7 @@ def build_services(
     lk = settings.livekit
     lk_key = _secret(lk.api_key, "livekit.api_key")
     lk_secret = _secret(lk.api_secret, "livekit.api_secret")
-    brain, llm_status = build_brain(settings, pool, memory, home, extra_tools)
+    brain, llm_status = build_brain(settings, pool, memory, home, notify, extra_tools)
     return Services(
         pool=pool,
         brain=brain,
@@ -150,6 +172,7 @@ def build_services(
         ),
         memory=memory,
         home=home,
+        notify=notify,
     )
 
 
@@ -165,13 +188,16 @@ def create_app(settings: Settings, dsn: str, *, extra_tools: Sequence[Tool] = ()
         learner_llm = learning_llm(settings) if settings.memory.learning else None
         memory = await open_memory(pool, settings.memory, learner_llm)
         home = open_home(settings.home_assistant, pool, secret_box(settings, HOME_TOKEN_PURPOSE))
-        services = build_services(settings, pool, memory, home, extra_tools)
+        notify = notifications(settings, pool)
+        services = build_services(settings, pool, memory, home, notify, extra_tools)
         app.state.services = services
         memory.start()
         await home.start()
+        notify.start()
         try:
             yield
         finally:
+            await notify.aclose()
             await home.aclose()
             await memory.aclose()
             await services.livekit.rooms.aclose()
@@ -197,6 +223,8 @@ def create_app(settings: Settings, dsn: str, *, extra_tools: Sequence[Tool] = ()
         certificate.router,
         memory_routes.router,
         home_routes.router,
+        reminders.router,
+        voice_notices.router,
     ):
         app.include_router(router)
     _publish_stream_events(app)

@@ -21,6 +21,7 @@ from butler.db.pool import connection
 from butler.errors import Forbidden, NotAuthenticated
 from butler.home.service import HomeService
 from butler.memory.service import Memory
+from butler.notify.service import Notifications
 from butler.users import repository as users
 from butler.users.models import User
 
@@ -55,6 +56,7 @@ class Services:
     cookie: CookiePolicy
     memory: Memory
     home: HomeService
+    notify: Notifications
     local_authority: Path | None = None  # served at /ca.crt when Butler made its own
 
 

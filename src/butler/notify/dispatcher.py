@@ -1,0 +1,131 @@
+"""The loop each API process runs: fire what is due, then send the push deliveries.
+
+Every process runs it; the row locks in firing and delivery make sure each reminder
+fires once and each delivery is sent by one process at a time. A failing database or
+push service is logged and tried again at the next poll: it never stops the loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Any
+
+import asyncpg
+
+from butler.db.pool import connection
+from butler.errors import InvalidInput
+from butler.notify import delivery
+from butler.notify.delivery import Delivery
+from butler.notify.firing import fire_due
+from butler.notify.push import PushSender, PushSubscriptions
+from butler.notify.push_endpoints import check_endpoint
+from butler.notify.wording import notice
+
+log = logging.getLogger(__name__)
+
+EXPIRE_EVERY = 30  # polls between sweeps of deliveries nobody will send any more
+
+
+def retry_delay(attempts: int) -> float:
+    """5 s, 15 s, 45 s, 135 s: a push service that is down for a moment is tried again
+    soon, one that is down for longer is not hammered."""
+    return 5.0 * float(3 ** max(0, attempts - 1))
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        sender: PushSender,
+        *,
+        poll_seconds: float,
+        production: bool,
+        allow_private: bool,
+    ) -> None:
+        self._pool = pool
+        self._sender = sender
+        self._subscriptions = PushSubscriptions()
+        self._poll = poll_seconds
+        self._production = production
+        self._allow_private = allow_private
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="reminder-dispatcher")
+
+    async def aclose(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def _run(self) -> None:
+        polls = 0
+        while True:
+            try:
+                await self.tick(sweep=polls % EXPIRE_EVERY == 0)
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+                log.warning("reminders: could not check what is due (%s); trying again", exc)
+            except Exception:
+                log.exception("reminders: the dispatcher failed; trying again")
+            polls += 1
+            await asyncio.sleep(self._poll)
+
+    async def tick(self, *, sweep: bool = False) -> None:
+        async with connection(self._pool) as conn:
+            fired = await fire_due(conn)
+            for firing in fired:
+                late = firing.late_seconds
+                log.info("reminder fired%s", f" {late:.0f} s late" if late >= 1 else "")
+            if sweep:
+                await delivery.expire_stale(conn)
+            pushes = await delivery.claim(conn, "push")
+        for each in pushes:
+            await self._push(each)
+
+    async def _push(self, job: Delivery) -> None:
+        said = notice(job.firing)
+        payload: dict[str, Any] = {
+            "title": said.title,
+            "body": said.body,
+            "tag": said.tag,
+            "kind": job.firing.kind,
+            "url": "/#/reminders",
+        }
+        async with connection(self._pool) as conn:
+            subscriptions = await self._subscriptions.of_user(conn, job.firing.user_id)
+        if not subscriptions:
+            async with connection(self._pool) as conn:
+                await delivery.failed(conn, job, "no browser subscribed", retry_in=None)
+            return
+        sent = retry = 0
+        details = []
+        for subscription in subscriptions:
+            try:
+                await check_endpoint(
+                    subscription.endpoint,
+                    production=self._production,
+                    allow_private=self._allow_private,
+                )
+            except InvalidInput as exc:
+                details.append(str(exc))
+                continue
+            result = await self._sender.send(subscription, payload)
+            details.append(result.detail)
+            async with connection(self._pool) as conn:
+                if result.outcome == "sent":
+                    sent += 1
+                    await self._subscriptions.sent(conn, subscription)
+                elif result.outcome == "gone":
+                    await self._subscriptions.forget(conn, subscription)
+            retry += result.outcome == "retry"
+        detail = "; ".join(details)[:500]
+        async with connection(self._pool) as conn:
+            if sent:
+                await delivery.sent(conn, job, detail)
+            else:
+                wait = retry_delay(job.attempts) if retry else None
+                await delivery.failed(conn, job, detail, retry_in=wait)
+                log.warning("reminders: a push was not delivered: %s", detail)
