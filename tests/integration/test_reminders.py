@@ -17,6 +17,8 @@ import pytest
 from butler.db.pool import init_connection
 from butler.notify import delivery
 from butler.notify.firing import fire_due
+from butler.voice.butler_llm import ButlerAPI
+from butler.voice.notices import speak_notices
 from tests.fakes.push_service import Browser, FakePushService, vapid_claims
 from tests.fakes.wire import AnthropicWire, Reply
 from tests.integration.chat_helpers import voice_worker, wait_for
@@ -438,3 +440,40 @@ def test_a_reminder_is_spoken_in_the_open_voice_session(
     assert notice["spoken"] == "A reminder: Take the cake out."
     again = worker.get("/api/voice/notices", params={"wait": 0.5}).json()
     assert again["notices"] == []  # said once, by one session
+
+
+class SaidAloud:
+    """What the voice worker's session was asked to say."""
+
+    def __init__(self) -> None:
+        self.said: list[str] = []
+        self.spoke = asyncio.Event()
+
+    def say(self, text: str) -> None:
+        self.said.append(text)
+        self.spoke.set()
+
+
+def test_the_voice_worker_says_a_reminder_then_stops_with_its_session(
+    person: Account, server: str
+) -> None:
+    worker, room = voice_worker(person)
+    credential = worker.headers["Authorization"].removeprefix("Bearer ")
+
+    async def scenario() -> tuple[list[str], bool]:
+        api = ButlerAPI(base_url=server, credential=credential, session_id=room)
+        session = SaidAloud()
+        speaking = asyncio.create_task(speak_notices(session, api))  # type: ignore[arg-type]
+        try:
+            add(person, text="Feed the cat", due_at=soon(1.0))
+            await asyncio.wait_for(session.spoke.wait(), 10)
+            await api.end_session()  # the person left: the credential stops working
+            await asyncio.wait_for(speaking, 5)  # its waiting request ends too
+            return session.said, speaking.done()
+        finally:
+            speaking.cancel()
+            await api.aclose()
+
+    said, ended = asyncio.run(scenario())
+    assert said == ["A reminder: Feed the cat."]
+    assert ended

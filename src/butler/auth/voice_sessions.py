@@ -101,6 +101,16 @@ async def end_all_for(conn: asyncpg.Connection, user_id: uuid.UUID, reason: str)
     return [row["room_name"] for row in rows]
 
 
+async def is_open(conn: asyncpg.Connection, room_name: str) -> bool:
+    """Whether the room's session is still on (not ended, not expired)."""
+    found = await conn.fetchval(
+        """SELECT 1 FROM butler.voice_sessions
+           WHERE room_name = $1 AND ended_at IS NULL AND expires_at > now()""",
+        room_name,
+    )
+    return found is not None
+
+
 async def owner(conn: asyncpg.Connection, room_name: str) -> uuid.UUID | None:
     """Whose room this is (open or not); None for a room the API never opened."""
     user_id: uuid.UUID | None = await conn.fetchval(

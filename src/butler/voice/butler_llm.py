@@ -101,6 +101,17 @@ class ButlerAPI:
             log.warning("could not carry out a home action: %s", exc)
         return False, "Sorry, I couldn't reach the house to do that."
 
+    async def notices(self, wait: float) -> list[str] | None:
+        """Sentences to say now: reminders and timers that fired for this person, waiting
+        up to `wait` seconds for one. None once the session's credential is refused."""
+        response = await self.http().get(
+            "/api/voice/notices", params={"wait": wait}, timeout=wait + self.timeout_seconds
+        )
+        if response.status_code in (401, 403):
+            return None
+        response.raise_for_status()
+        return [str(n["spoken"]) for n in response.json()["notices"]]
+
     async def end_session(self) -> None:
         """The person left: the API revokes this credential and closes the room."""
         await self.report("/api/voice/end", {})

@@ -24,6 +24,7 @@ from livekit.agents import AgentServer, AgentSession, JobContext, JobProcess, ro
 from butler.config import Settings
 from butler.voice.agent import ButlerAgent
 from butler.voice.butler_llm import ButlerAPI, ButlerLLM
+from butler.voice.notices import start_speaking_notices
 from butler.voice.providers import (
     build_stt,
     build_tts,
@@ -116,6 +117,7 @@ async def entrypoint(ctx: JobContext) -> None:
     )
     if settings.voice.greeting:
         session.say(settings.voice.greeting)
+    start_speaking_notices(session, api)
 
 
 def end_when_they_leave(ctx: JobContext, api: ButlerAPI, identity: str) -> None:

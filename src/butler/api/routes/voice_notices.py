@@ -11,6 +11,7 @@ from fastapi import APIRouter, Query
 from butler.api.deps import ServicesDep, VoiceCallerDep
 from butler.api.reminder_schemas import VoiceNotice, VoiceNotices
 from butler.api.schemas import error_responses
+from butler.auth import voice_sessions
 from butler.db.pool import connection
 from butler.notify import delivery
 from butler.notify.wording import notice
@@ -33,8 +34,9 @@ async def notices(
             taken = await delivery.claim(conn, "voice", user_id=caller.user.id)
             for each in taken:
                 await delivery.sent(conn, each, caller.session.room)
-        if taken or time.monotonic() >= until:
-            break
+            still_open = taken or await voice_sessions.is_open(conn, caller.session.room)
+        if taken or not still_open or time.monotonic() >= until:
+            break  # (a session that ended meanwhile: its next request is refused)
         await asyncio.sleep(CHECK_EVERY)
     return VoiceNotices(
         notices=[
