@@ -53,6 +53,9 @@ export default defineConfig({
         navigateFallbackDenylist: serverOnly,
         runtimeCaching: [],
         cleanupOutdatedCaches: true,
+        // Shows Butler's push messages and opens the app when one is clicked
+        // (public/push-sw.js, copied as it is into dist).
+        importScripts: ["push-sw.js"],
       },
     }),
   ],

@@ -33,6 +33,10 @@ EXPECTED_TABLES = {
     "home_pending_actions",
     "home_connection",
     "home_heard_actions",
+    "reminders",
+    "reminder_firings",
+    "deliveries",
+    "push_subscriptions",
 }
 
 

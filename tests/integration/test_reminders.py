@@ -21,7 +21,7 @@ from butler.voice.butler_llm import ButlerAPI
 from butler.voice.notices import speak_notices
 from tests.fakes.push_service import Browser, FakePushService, vapid_claims
 from tests.fakes.wire import AnthropicWire, Reply
-from tests.integration.chat_helpers import voice_worker, wait_for
+from tests.integration.chat_helpers import voice_stream, voice_worker, wait_for
 from tests.livekit_server import LiveKitServer
 from tests.support import Account, claude_at, live_server, make_settings, register, run
 
@@ -392,7 +392,8 @@ def test_a_reminder_and_a_timer_set_by_chat(person: Account, wire: AnthropicWire
         Reply.use_tools(("cancel_timer", {"name": "pasta timer"})),
         Reply.say("Cancelled."),
     )
-    for text in ("Remind me to call mum at six", "Set a pasta timer for 12 minutes"):
+    # (Worded so that the timer fast path leaves them to the model.)
+    for text in ("Remind me to call mum at six", "Time my pasta, twelve minutes please"):
         answer = person.client.post("/api/chat", json={"message": text}, headers=person.auth)
         assert answer.status_code == 200, answer.text
     waiting = reminders(person)
@@ -402,10 +403,10 @@ def test_a_reminder_and_a_timer_set_by_chat(person: Account, wire: AnthropicWire
     ]
     assert waiting[0]["duration_seconds"] == 720 and 700 < waiting[0]["seconds_left"] <= 720
     assert datetime.fromisoformat(waiting[1]["due_at"]) == datetime.fromisoformat(due)
-    person.client.post("/api/chat", json={"message": "How long is left?"}, headers=person.auth)
+    person.client.post("/api/chat", json={"message": "Is my pasta done?"}, headers=person.auth)
     status = wire.requests[-1]["messages"][-1]["content"][0]["content"]
     assert "the pasta timer: 11 minutes" in status or "the pasta timer: 12 minutes" in status
-    person.client.post("/api/chat", json={"message": "Cancel the pasta timer"}, headers=person.auth)
+    person.client.post("/api/chat", json={"message": "Forget the pasta"}, headers=person.auth)
     assert [r["kind"] for r in reminders(person)] == ["reminder"]
 
 
@@ -477,3 +478,39 @@ def test_the_voice_worker_says_a_reminder_then_stops_with_its_session(
     said, ended = asyncio.run(scenario())
     assert said == ["A reminder: Feed the cat."]
     assert ended
+
+
+def chat(account: Account, text: str) -> str:
+    answer = account.client.post("/api/chat", json={"message": text}, headers=account.auth)
+    assert answer.status_code == 200, answer.text
+    return str(answer.json()["response"])
+
+
+def test_timers_by_chat_need_no_model(person: Account, wire: AnthropicWire) -> None:
+    assert chat(person, "Set a pasta timer for 12 minutes.") == "Pasta timer set for 12 minutes."
+    assert chat(person, "set a timer for 30 seconds") == "Timer set for 30 seconds."
+    left = chat(person, "How long is left on the pasta timer?")
+    assert left.startswith("Pasta timer: 11 minutes") or left == "Pasta timer: 12 minutes left."
+    assert chat(person, "Cancel the timer").startswith("Several timers are running")
+    assert chat(person, "Cancel the pasta timer.") == "Pasta timer cancelled."
+    assert [(r["kind"], r["text"]) for r in reminders(person)] == [("timer", "")]
+    assert wire.requests == []  # none of it asked the model
+
+
+def test_a_timer_started_by_voice_waits_until_its_reply_is_heard(
+    person: Account, wire: AnthropicWire
+) -> None:
+    worker, room = voice_worker(person)
+    events = voice_stream(
+        worker, {"transcript": "Set an egg timer for 5 minutes", "session_id": room}
+    )
+    done = [data for name, data in events if name == "done"][-1]
+    held = done["home_action_id"]
+    assert held and reminders(person) == []  # held: not started yet
+    answer = worker.post(f"/api/voice/home-actions/{held}")
+    assert answer.status_code == 200 and answer.json()["ok"], answer.text
+    (timer,) = reminders(person)
+    assert (timer["text"], timer["duration_seconds"]) == ("egg", 300)
+    again = worker.post(f"/api/voice/home-actions/{held}").json()
+    assert not again["ok"]  # started once
+    assert wire.requests == []

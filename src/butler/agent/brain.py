@@ -27,7 +27,9 @@ from butler.agent.events import (
     TurnFailed,
     TurnFinished,
 )
-from butler.agent.home_turns import HomeAnswer, HomeTurns
+from butler.agent.home_turns import HomeTurns
+from butler.agent.quick_answer import QuickAnswer
+from butler.agent.timer_turns import TimerTurns
 from butler.db.pool import connection
 from butler.llm import base as llm
 from butler.memory import history
@@ -110,6 +112,7 @@ class Brain:
         facts: FactSource | None = None,
         learner: Learner | None = None,
         home: HomeTurns | None = None,
+        timers: TimerTurns | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.pool = pool
@@ -119,6 +122,7 @@ class Brain:
         self.facts = facts or NoFacts()
         self.learner = learner
         self.home = home
+        self.timers = timers
         self.clock = clock
 
     @property
@@ -165,16 +169,7 @@ class Brain:
             else None
         )
         try:
-            answer = (
-                await self.home.answer(
-                    request.user,
-                    request.text,
-                    request.channel,
-                    act_when_heard=request.act_when_heard,
-                )
-                if self.home
-                else None
-            )
+            answer = await self._quick_answer(request)
             if answer is not None:
                 async for event in self._home_reply(request, answer):
                     yield event
@@ -182,7 +177,8 @@ class Brain:
             if self.provider is None:
                 yield TurnFailed(
                     llm.LLMNotConfigured.code,
-                    "I can only work the home's devices right now: no language model is set up.",
+                    "I can only work the home's devices and timers right now: "
+                    "no language model is set up.",
                     False,
                 )
                 return
@@ -270,12 +266,26 @@ class Brain:
                 self.learner.after_turn(user.id, request.text, reply_text)
         yield TurnFinished(message_id, reply_text, ctx.end_requested)
 
+    async def _quick_answer(self, request: TurnRequest) -> QuickAnswer | None:
+        """The home's or the timers' answer to the words, if one of them has it."""
+        for quick in (self.home, self.timers):
+            if quick is not None:
+                answer = await quick.answer(
+                    request.user,
+                    request.text,
+                    request.channel,
+                    act_when_heard=request.act_when_heard,
+                )
+                if answer is not None:
+                    return answer
+        return None
+
     async def _home_reply(
-        self, request: TurnRequest, answer: HomeAnswer
+        self, request: TurnRequest, answer: QuickAnswer
     ) -> AsyncIterator[AgentEvent]:
         """A turn the home answered without the LLM: shown, audited and stored as any."""
         call = llm.ToolCall(f"{answer.tool}-{uuid.uuid4().hex[:12]}", answer.tool, answer.arguments)
-        yield ToolStarted(call.id, call.name, "Working the house")
+        yield ToolStarted(call.id, call.name, answer.label)
         outcome = ToolOutcome(
             call, answer.text, "ok" if answer.ok else "tool_error", answer.duration_ms
         )

@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import time
-import uuid
-from dataclasses import dataclass, field
 from typing import Any
 
+from butler.agent.quick_answer import QuickAnswer
 from butler.home.actions import describe_state
 from butler.home.errors import HomeError
 from butler.home.fast_path import FastPath, Plan
@@ -27,17 +26,6 @@ _OPENERS = {
     "casual": "Sure.",
     "playful": "Consider it done!",
 }
-
-
-@dataclass(frozen=True)
-class HomeAnswer:
-    text: str
-    tool: str
-    arguments: dict[str, Any] = field(default_factory=dict)
-    ok: bool = True
-    duration_ms: int = 0
-    # Planned, not yet done: the caller carries it out once the reply is heard.
-    heard_action: uuid.UUID | None = None
 
 
 def in_voice(soul: Soul, said: str, *, acted: bool) -> str:
@@ -61,7 +49,7 @@ class HomeTurns:
 
     async def answer(
         self, user: User, text: str, channel: Channel = "text", *, act_when_heard: bool = False
-    ) -> HomeAnswer | None:
+    ) -> QuickAnswer | None:
         """The home's answer to these words, or None for the LLM to answer them.
 
         `act_when_heard`: the caller (the voice worker) asked at the speaker's first pause
@@ -81,10 +69,10 @@ class HomeTurns:
         try:
             done = await self.home.answer_pending(user, text)
         except HomeError as exc:
-            return HomeAnswer(exc.message, CONFIRMED, {"text": text}, False, elapsed())
+            return QuickAnswer(exc.message, CONFIRMED, {"text": text}, False, elapsed())
         if done is not None:
             said = in_voice(user.soul, done.said, acted=True)
-            return HomeAnswer(
+            return QuickAnswer(
                 said, CONFIRMED, {"entity_ids": list(done.entity_ids)}, True, elapsed()
             )
         plan = await self._plan(user, text)
@@ -95,18 +83,18 @@ class HomeTurns:
             if plan.request is None:
                 entities = [await self.home.entity(user, i) for i in plan.entity_ids]
                 said = " ".join(f"{describe_state(e)}." for e in entities)
-                return HomeAnswer(said, FAST_PATH, arguments, True, elapsed())
+                return QuickAnswer(said, FAST_PATH, arguments, True, elapsed())
             arguments |= {"action": plan.request.action, "value": plan.request.value}
             if act_when_heard:
                 action_id, done = await self.home.plan_until_heard(
                     user, plan.entity_ids, plan.request
                 )
                 said = in_voice(user.soul, done.said, acted=True)
-                return HomeAnswer(said, FAST_PATH, arguments, True, elapsed(), action_id)
+                return QuickAnswer(said, FAST_PATH, arguments, True, elapsed(), action_id)
             done = await self.home.act(user, plan.entity_ids, plan.request)
         except HomeError as exc:
-            return HomeAnswer(exc.message, FAST_PATH, arguments, False, elapsed())
-        return HomeAnswer(
+            return QuickAnswer(exc.message, FAST_PATH, arguments, False, elapsed())
+        return QuickAnswer(
             in_voice(user.soul, done.said, acted=True), FAST_PATH, arguments, True, elapsed()
         )
 

@@ -149,8 +149,13 @@ def _line(reminder: Reminder, ctx: ToolContext) -> str:
     return f"- {_local(reminder.due_at, ctx)}{repeat}: {reminder.text} (id {reminder.id})"
 
 
+def timer_label(name: str) -> str:
+    """ "pasta timer", or "timer" for an unnamed one."""
+    return f"{name} timer" if name else "timer"
+
+
 def _timer_name(timer: Reminder) -> str:
-    return f"the {timer.text} timer" if timer.text else "the timer"
+    return f"the {timer_label(timer.text)}"
 
 
 def spoken_span(seconds: float) -> str:

@@ -17,6 +17,7 @@ from butler.agent.home_tools import home_tools
 from butler.agent.home_turns import HomeTurns
 from butler.agent.memory_tools import memory_tools
 from butler.agent.reminder_tools import reminder_tools
+from butler.agent.timer_turns import TimerTurns
 from butler.api.body_limit import BodyLimitMiddleware
 from butler.api.deps import CookiePolicy, LiveKitConfig, Services
 from butler.api.errors import install_error_handlers
@@ -123,6 +124,7 @@ def build_brain(
         facts=memory.recall,
         learner=memory.learner,
         home=HomeTurns(home, FastPath() if settings.home_assistant.fast_path else None),
+        timers=TimerTurns(pool, notify.store),
     )
     return brain, status
 

@@ -122,7 +122,12 @@ async def _close(
 
 
 async def expire_stale(conn: asyncpg.Connection) -> None:
-    """Spoken notices no session took in time, and any delivery out of attempts."""
+    """Spoken notices no session took in time, any delivery out of attempts, and timers
+    held for a voice reply that was never heard."""
+    await conn.execute(
+        """DELETE FROM butler.reminders
+           WHERE status = 'held' AND created_at < now() - interval '1 hour'"""
+    )
     await conn.execute(
         """UPDATE butler.deliveries d SET status = 'expired', done_at = now()
            FROM butler.reminder_firings f

@@ -26,6 +26,8 @@ MAX_AHEAD = timedelta(days=5 * 366)
 PAST_TOLERANCE = timedelta(seconds=30)
 MAX_TIMER = timedelta(hours=24)
 MAX_PENDING = 200  # per person: a runaway loop of "remind me" cannot fill the table
+# A held timer not started within this long never starts (its reply was never heard).
+HELD_SECONDS = 30
 
 
 @dataclass(frozen=True)
@@ -105,13 +107,35 @@ class ReminderStore:
         name: str,
         duration: timedelta,
         timezone: str,
+        held: bool = False,
     ) -> Reminder:
+        """A timer from now; `held`: it starts only once `release_held` is called (a
+        voice reply that says it started has been heard)."""
         label = clean_text(name, "the timer's name")
         if not timedelta(seconds=1) <= duration <= MAX_TIMER:
             raise InvalidInput("a timer runs from one second to 24 hours")
         due_at = await _now(conn) + duration
         seconds = int(duration.total_seconds())
-        return await self._insert(conn, user_id, "timer", label, due_at, None, timezone, seconds)
+        return await self._insert(
+            conn, user_id, "timer", label, due_at, None, timezone, seconds, held=held
+        )
+
+    async def release_held(
+        self, conn: asyncpg.Connection, user_id: uuid.UUID, id: uuid.UUID
+    ) -> Reminder | None:
+        """Start a held timer, from now; None when there is no such one (another
+        person's, already started, or held too long ago to count)."""
+        record = await conn.fetchrow(
+            """UPDATE butler.reminders
+               SET status = 'pending', due_at = now() + make_interval(secs => duration_seconds)
+               WHERE id = $1 AND user_id = $2 AND status = 'held'
+                 AND created_at > now() - make_interval(secs => $3)
+               RETURNING *""",
+            id,
+            user_id,
+            HELD_SECONDS,
+        )
+        return Reminder.from_record(record) if record is not None else None
 
     async def _insert(
         self,
@@ -123,6 +147,8 @@ class ReminderStore:
         recurrence: str | None,
         timezone: str,
         duration_seconds: int | None,
+        *,
+        held: bool = False,
     ) -> Reminder:
         async with conn.transaction():
             # One person's inserts queue here, so the count below cannot be raced past.
@@ -138,8 +164,8 @@ class ReminderStore:
             record = await conn.fetchrow(
                 """INSERT INTO butler.reminders
                      (id, user_id, kind, text, due_at, starts_at, recurrence, timezone,
-                      duration_seconds)
-                   VALUES ($1, $2, $3, $4, $5, $5, $6, $7, $8) RETURNING *""",
+                      duration_seconds, status)
+                   VALUES ($1, $2, $3, $4, $5, $5, $6, $7, $8, $9) RETURNING *""",
                 uuid.uuid4(),
                 user_id,
                 kind,
@@ -148,6 +174,7 @@ class ReminderStore:
                 recurrence,
                 timezone,
                 duration_seconds,
+                "held" if held else "pending",
             )
         return Reminder.from_record(record)
 

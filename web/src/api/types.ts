@@ -36,3 +36,9 @@ export type HomeConnection = Schemas["HomeConnectionOut"];
 export type HomeConnectionBody = Schemas["HomeConnectionBody"];
 export type HomeConnectionTestBody = Schemas["HomeConnectionTestBody"];
 export type HomeConnectionTest = Schemas["HomeConnectionTestOut"];
+
+export type Reminder = Schemas["ReminderOut"];
+export type ReminderList = Schemas["ReminderList"];
+export type ReminderCreate = Schemas["ReminderCreate"];
+export type PushPublicKey = Schemas["PushPublicKey"];
+export type PushSubscriptionBody = Schemas["PushSubscriptionIn"];

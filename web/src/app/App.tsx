@@ -5,6 +5,8 @@ import { AuthView } from "../auth/AuthView";
 import { ChatView } from "../chat/ChatView";
 import { HomeView } from "../home/HomeView";
 import { MemoryView } from "../memory/MemoryView";
+import { forgetThisBrowser, syncSubscription } from "../notifications/push";
+import { RemindersView } from "../reminders/RemindersView";
 import { SettingsView } from "../settings/SettingsView";
 import { type Screen, useHashRoute } from "./useHashRoute";
 import { useOnline } from "./useOnline";
@@ -15,6 +17,7 @@ const VoiceView = lazy(() => import("../voice/VoiceView"));
 const NAV: { screen: Screen; label: string; adminOnly?: boolean }[] = [
   { screen: "chat", label: "Chat" },
   { screen: "voice", label: "Voice" },
+  { screen: "reminders", label: "Reminders" },
   { screen: "memory", label: "Memory" },
   { screen: "home", label: "Home", adminOnly: true },
   { screen: "settings", label: "Settings" },
@@ -47,7 +50,16 @@ export function App() {
     restore();
   }, [restore]);
 
+  // Notifications allowed before: the server gets this browser's subscription again.
+  // Failing here is quiet: the Reminders page is where the person turns them on.
+  const userId = boot.phase === "ready" ? (boot.user?.id ?? null) : null;
+  useEffect(() => {
+    if (userId) syncSubscription(userId).catch((error: unknown) => console.warn("Push subscription not sent:", error));
+  }, [userId]);
+
   const signOut = async () => {
+    // Before the session ends: removing the subscription needs it.
+    await forgetThisBrowser().catch((error: unknown) => console.warn("Push subscription not removed:", error));
     await api.logout().catch(() => {});
     setBoot({ phase: "ready", user: null });
   };
@@ -107,6 +119,7 @@ export function App() {
             <VoiceView user={user} />
           </Suspense>
         )}
+        {screen === "reminders" && <RemindersView user={user} />}
         {screen === "memory" && <MemoryView user={user} />}
         {screen === "home" &&
           (isAdmin(user) ? (

@@ -4,21 +4,15 @@
  * admin edits them.
  */
 import type { HomeEntity, HomePermissions, HomePermissionsBody, HomeStatus } from "../api/types";
+import { joinList } from "../app/words";
 
-export function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
+// The pages of Home import these from here with the rest of its model.
+export { joinList, messageOf } from "../app/words";
 
 export type Tone = "ok" | "waiting" | "problem" | "off";
 
 export function countOf(n: number, one: string, many: string): string {
   return `${n} ${n === 1 ? one : many}`;
-}
-
-/** "A", "A and B", "A, B and C". */
-export function joinList(items: readonly string[]): string {
-  if (items.length <= 1) return items[0] ?? "";
-  return `${items.slice(0, -1).join(", ")} and ${items[items.length - 1]}`;
 }
 
 /**

@@ -16,6 +16,7 @@ from fastapi.responses import StreamingResponse
 
 from butler.agent.brain import TurnRequest, collect
 from butler.agent.home_turns import FAST_PATH
+from butler.agent.timer_turns import TIMER_FAST_PATH
 from butler.api.deps import (
     Db,
     ServicesDep,
@@ -104,15 +105,20 @@ async def stream(
 async def carry_out_home_action(
     action_id: uuid.UUID, caller: VoiceReporterDep, services: ServicesDep, conn: Db
 ) -> VoiceHomeAction:
-    """Carry out a home action a voice reply announced, now that it was heard: once (a
-    repeat, an expired or another person's action is refused with a sentence to say)."""
+    """Carry out a home action (or start a timer) a voice reply announced, now that it
+    was heard: once (a repeat, an expired or another person's action is refused with a
+    sentence to say)."""
     started = time.perf_counter()
-    try:
-        done = await services.home.carry_out(caller.user, action_id)
-        result = VoiceHomeAction(ok=True, said=done.said)
-    except HomeError as exc:
-        result = VoiceHomeAction(ok=False, said=exc.message)
-    call = ToolCall(f"{FAST_PATH}-{action_id.hex[:12]}", FAST_PATH, {"action_id": str(action_id)})
+    tool = FAST_PATH
+    if await services.notify.store.release_held(conn, caller.user.id, action_id):
+        tool, result = TIMER_FAST_PATH, VoiceHomeAction(ok=True, said="")
+    else:
+        try:
+            done = await services.home.carry_out(caller.user, action_id)
+            result = VoiceHomeAction(ok=True, said=done.said)
+        except HomeError as exc:
+            result = VoiceHomeAction(ok=False, said=exc.message)
+    call = ToolCall(f"{tool}-{action_id.hex[:12]}", tool, {"action_id": str(action_id)})
     took = int((time.perf_counter() - started) * 1000)
     outcome = ToolOutcome(call, result.said, "ok" if result.ok else "tool_error", took)
     await audit.record(

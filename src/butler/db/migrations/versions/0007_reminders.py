@@ -1,10 +1,12 @@
 """Reminders and timers, their firings, the deliveries of each firing, and the
 browsers' push subscriptions.
 
-A firing row is written in the same transaction that advances (or closes) its
-reminder, unique per (reminder, due time): a reminder fires once however many
-processes look. Each firing then has one delivery row per channel, claimed with a
-lease, so a process that dies mid-delivery hands it on rather than losing it.
+A timer started by voice is `held` until its reply is heard (the words were taken at
+the speaker's first pause; they may go on). A firing row is written in the same
+transaction that advances (or closes) its reminder, unique per (reminder, due time):
+a reminder fires once however many processes look. Each firing then has one delivery
+row per channel, claimed with a lease, so a process that dies mid-delivery hands it on
+rather than losing it.
 
 Revision ID: 0007
 Revises: 0006
@@ -32,7 +34,7 @@ def upgrade() -> None:
             timezone         text NOT NULL,
             duration_seconds integer,
             status           text NOT NULL DEFAULT 'pending'
-                             CHECK (status IN ('pending', 'done', 'cancelled')),
+                             CHECK (status IN ('held', 'pending', 'done', 'cancelled')),
             fired_count      integer NOT NULL DEFAULT 0,
             created_at       timestamptz NOT NULL DEFAULT now()
         );
