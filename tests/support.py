@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 import asyncpg
 import httpx
 import uvicorn
+from py_vapid import Vapid02
 
 from butler.api.server import uvicorn_config
 from butler.auth import invites
@@ -32,6 +33,7 @@ from butler.config import (
     MemorySettings,
     RemindersSettings,
     Settings,
+    WeatherSettings,
 )
 from butler.db.pool import init_connection
 from butler.tools.base import Tool
@@ -43,8 +45,14 @@ JWT_SECRET = "test-jwt-secret-" + "x" * 60
 LIVEKIT_KEY = "test-livekit-key"
 LIVEKIT_SECRET = "test-livekit-secret-" + "y" * 40
 PASSWORD = "correct horse battery staple"
+# One VAPID key for every API server of a test run, as servers sharing a database share
+# their secrets (browsers' push subscriptions are tied to the key).
+_VAPID = Vapid02()
+_VAPID.generate_keys()
+VAPID_PRIVATE_KEY = _VAPID.private_pem().decode()
 # Nothing listens on the discard port: voice is configured but unavailable.
 DEAD_LIVEKIT_URL = "ws://127.0.0.1:9"
+DEAD_URL = "http://127.0.0.1:9"
 
 
 def make_settings(
@@ -55,6 +63,7 @@ def make_settings(
     livekit: LiveKitSettings | None = None,
     home_assistant: dict[str, Any] | None = None,
     reminders: dict[str, Any] | None = None,
+    weather: dict[str, Any] | None = None,
     **auth: Any,
 ) -> Settings:
     """Test settings. Learning is off unless `memory` turns it on: its background model
@@ -77,9 +86,18 @@ def make_settings(
         agent=AgentSettings(keepalive_seconds=0.5),
         memory=MemorySettings(**{"learning": False, **(memory or {})}),
         home_assistant=HomeAssistantSettings(**(home_assistant or {})),
+        # Nothing leaves 127.0.0.0/8: without a local Open-Meteo, nothing answers.
+        weather=WeatherSettings(
+            **{"forecast_url": DEAD_URL, "geocoding_url": DEAD_URL, **(weather or {})}
+        ),
         # The tests' push service listens on 127.0.0.1; reminders are looked for often.
         reminders=RemindersSettings(
-            **{"allow_private_push_endpoints": True, "poll_seconds": 0.2, **(reminders or {})}
+            **{
+                "allow_private_push_endpoints": True,
+                "poll_seconds": 0.2,
+                "vapid_private_key": VAPID_PRIVATE_KEY,
+                **(reminders or {}),
+            }
         ),
     )
 

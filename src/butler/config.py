@@ -254,6 +254,13 @@ class RemindersSettings(BaseModel):
     allow_private_push_endpoints: bool = False
 
 
+class WeatherSettings(BaseModel):
+    """Open-Meteo (no key needed): its forecast and geocoding services."""
+
+    forecast_url: str = "https://api.open-meteo.com"
+    geocoding_url: str = "https://geocoding-api.open-meteo.com"
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="BUTLER_",
@@ -285,6 +292,7 @@ class Settings(BaseSettings):
     voice: VoiceSettings = VoiceSettings()
     home_assistant: HomeAssistantSettings = HomeAssistantSettings()
     reminders: RemindersSettings = RemindersSettings()
+    weather: WeatherSettings = WeatherSettings()
 
     @property
     def cookie_secure(self) -> bool:

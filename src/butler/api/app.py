@@ -9,6 +9,7 @@ from datetime import timedelta
 from typing import Any
 
 import asyncpg
+import httpx
 from fastapi import FastAPI
 from pydantic import SecretStr, TypeAdapter
 
@@ -57,6 +58,7 @@ from butler.stack.local_tls import authority_path
 from butler.tools.base import Tool
 from butler.tools.builtin import BUILTIN_TOOLS
 from butler.tools.registry import ToolRegistry
+from butler.tools.weather import OpenMeteo, weather_tools
 
 log = logging.getLogger(__name__)
 
@@ -97,6 +99,7 @@ def build_brain(
     memory: Memory,
     home: HomeService,
     notify: Notifications,
+    weather: OpenMeteo,
     extra_tools: Sequence[Tool] = (),
 ) -> tuple[Brain, str]:
     provider, status = build_provider(settings.llm)
@@ -109,6 +112,7 @@ def build_brain(
         *memory_tools(pool, memory.store, memory.recall),
         *home_tools(home),
         *reminder_tools(pool, notify.store),
+        *weather_tools(weather),
         *extra_tools,
     )
     brain = Brain(
@@ -135,6 +139,7 @@ def build_services(
     memory: Memory,
     home: HomeService,
     notify: Notifications,
+    weather: OpenMeteo,
     extra_tools: Sequence[Tool] = (),
 ) -> Services:
     auth_cfg = settings.auth
@@ -153,7 +158,7 @@ def build_services(
     lk = settings.livekit
     lk_key = _secret(lk.api_key, "livekit.api_key")
     lk_secret = _secret(lk.api_secret, "livekit.api_secret")
-    brain, llm_status = build_brain(settings, pool, memory, home, notify, extra_tools)
+    brain, llm_status = build_brain(settings, pool, memory, home, notify, weather, extra_tools)
     return Services(
         pool=pool,
         brain=brain,
@@ -175,6 +180,7 @@ def build_services(
         memory=memory,
         home=home,
         notify=notify,
+        weather=weather,
     )
 
 
@@ -191,7 +197,11 @@ def create_app(settings: Settings, dsn: str, *, extra_tools: Sequence[Tool] = ()
         memory = await open_memory(pool, settings.memory, learner_llm)
         home = open_home(settings.home_assistant, pool, secret_box(settings, HOME_TOKEN_PURPOSE))
         notify = notifications(settings, pool)
-        services = build_services(settings, pool, memory, home, notify, extra_tools)
+        weather_client = httpx.AsyncClient(trust_env=False)
+        weather = OpenMeteo(
+            settings.weather.forecast_url, settings.weather.geocoding_url, weather_client
+        )
+        services = build_services(settings, pool, memory, home, notify, weather, extra_tools)
         app.state.services = services
         memory.start()
         await home.start()
@@ -200,6 +210,7 @@ def create_app(settings: Settings, dsn: str, *, extra_tools: Sequence[Tool] = ()
             yield
         finally:
             await notify.aclose()
+            await weather_client.aclose()
             await home.aclose()
             await memory.aclose()
             await services.livekit.rooms.aclose()

@@ -49,6 +49,12 @@ class LoginRequest(Strict):
     password: str = Field(min_length=1, max_length=1024)
 
 
+class HomePlace(BaseModel):
+    name: str
+    latitude: float
+    longitude: float
+
+
 class UserOut(BaseModel):
     """The public view of a `User`; built with `UserOut.of(user)`."""
 
@@ -61,6 +67,9 @@ class UserOut(BaseModel):
     soul: Soul
     voice: str
     timezone: str
+    home_place: HomePlace | None = Field(
+        default=None, description="Where the person lives, for the weather."
+    )
 
     @classmethod
     def of(cls, user: User) -> Self:
@@ -93,6 +102,11 @@ class ProfilePatch(Strict):
     soul: SoulPatch | None = None
     voice: str | None = Field(default=None, max_length=64)
     timezone: str | None = Field(default=None, max_length=64)
+    home_place: str | None = Field(
+        default=None,
+        max_length=100,
+        description='A town or city ("Leeds"), found with Open-Meteo; "" clears it.',
+    )
 
 
 class VoiceOption(BaseModel):

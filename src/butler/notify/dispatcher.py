@@ -103,6 +103,12 @@ class Dispatcher:
         sent = retry = 0
         details = []
         for subscription in subscriptions:
+            if subscription.server_key != self._sender.public_key:
+                # Subscribed through a server with another VAPID key: the push service
+                # would refuse this one's signature. Left for that server to send.
+                retry += 1
+                details.append("subscribed under another server's VAPID key")
+                continue
             try:
                 await check_endpoint(
                     subscription.endpoint,

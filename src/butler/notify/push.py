@@ -66,6 +66,7 @@ class Subscription:
     endpoint: str
     p256dh: str
     auth: str
+    server_key: str  # the VAPID public key the browser subscribed with
 
 
 def check_keys(p256dh: str, auth: str) -> None:
@@ -88,23 +89,31 @@ def _unpadded(value: str) -> bytes:
 
 class PushSubscriptions:
     async def add(
-        self, conn: asyncpg.Connection, user_id: uuid.UUID, endpoint: str, p256dh: str, auth: str
+        self,
+        conn: asyncpg.Connection,
+        user_id: uuid.UUID,
+        endpoint: str,
+        p256dh: str,
+        auth: str,
+        server_key: str,
     ) -> bool:
         """Store a browser's subscription for this person; True when it is new. The same
         endpoint subscribed again (new keys, or another person signed in on that
         browser) is replaced: an endpoint reaches one browser, which shows one person's."""
         created = await conn.fetchval(
-            """INSERT INTO butler.push_subscriptions (id, user_id, endpoint, p256dh, auth)
-               VALUES ($1, $2, $3, $4, $5)
+            """INSERT INTO butler.push_subscriptions
+                 (id, user_id, endpoint, p256dh, auth, server_key)
+               VALUES ($1, $2, $3, $4, $5, $6)
                ON CONFLICT (endpoint) DO UPDATE
                  SET user_id = excluded.user_id, p256dh = excluded.p256dh,
-                     auth = excluded.auth
+                     auth = excluded.auth, server_key = excluded.server_key
                RETURNING (xmax = 0)""",
             uuid.uuid4(),
             user_id,
             endpoint,
             p256dh,
             auth,
+            server_key,
         )
         return bool(created)
 
@@ -122,10 +131,14 @@ class PushSubscriptions:
 
     async def of_user(self, conn: asyncpg.Connection, user_id: uuid.UUID) -> list[Subscription]:
         rows = await conn.fetch(
-            "SELECT id, endpoint, p256dh, auth FROM butler.push_subscriptions WHERE user_id = $1",
+            """SELECT id, endpoint, p256dh, auth, server_key FROM butler.push_subscriptions
+               WHERE user_id = $1""",
             user_id,
         )
-        return [Subscription(r["id"], r["endpoint"], r["p256dh"], r["auth"]) for r in rows]
+        return [
+            Subscription(r["id"], r["endpoint"], r["p256dh"], r["auth"], r["server_key"])
+            for r in rows
+        ]
 
     async def forget(self, conn: asyncpg.Connection, subscription: Subscription) -> None:
         await conn.execute("DELETE FROM butler.push_subscriptions WHERE id = $1", subscription.id)
@@ -151,6 +164,7 @@ class PushSender:
         self, vapid: Vapid02, subject: str, ttl_seconds: int, client: httpx.AsyncClient
     ) -> None:
         self._vapid = vapid
+        self.public_key = public_key(vapid)
         self._subject = subject
         self._ttl = ttl_seconds
         self._client = client

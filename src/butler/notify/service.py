@@ -10,7 +10,7 @@ import asyncpg
 import httpx
 
 from butler.notify.dispatcher import Dispatcher
-from butler.notify.push import PushSender, PushSubscriptions, load_vapid, public_key
+from butler.notify.push import PushSender, PushSubscriptions, load_vapid
 from butler.notify.push_endpoints import check_endpoint
 from butler.reminders.store import ReminderStore
 
@@ -61,7 +61,7 @@ def open_notifications(
     return Notifications(
         store=ReminderStore(),
         subscriptions=PushSubscriptions(),
-        public_key=public_key(vapid),
+        public_key=sender.public_key,
         production=production,
         allow_private=allow_private,
         dispatcher=dispatcher,

@@ -43,6 +43,8 @@ class User:
     timezone: str
     created_at: datetime
     updated_at: datetime
+    # {name, latitude, longitude}: where the person lives, for the weather; None: unset.
+    home_place: dict[str, Any] | None = None
 
     @classmethod
     def from_record(cls, record: Any) -> User:
@@ -56,6 +58,7 @@ class User:
             timezone=record["timezone"],
             created_at=record["created_at"],
             updated_at=record["updated_at"],
+            home_place=record["home_place"],
         )
 
     @property

@@ -10,7 +10,9 @@ import asyncpg
 from butler.errors import Conflict, NotFound
 from butler.users.models import Role, Soul, User
 
-_COLUMNS = "id, username, display_name, role, soul, voice, timezone, created_at, updated_at"
+_COLUMNS = (
+    "id, username, display_name, role, soul, voice, timezone, created_at, updated_at, home_place"
+)
 # The same columns of `butler.users u`, for queries that join it.
 COLUMNS_OF_U = ", ".join("u." + c for c in _COLUMNS.split(", "))
 
@@ -74,8 +76,8 @@ async def update_password_hash(conn: asyncpg.Connection, user_id: uuid.UUID, has
 async def update_profile(
     conn: asyncpg.Connection, user_id: uuid.UUID, changes: dict[str, Any]
 ) -> User:
-    """Apply already-validated changes (display_name, soul, voice, timezone)."""
-    allowed = {"display_name", "soul", "voice", "timezone"}
+    """Apply already-validated changes (display_name, soul, voice, timezone, home_place)."""
+    allowed = {"display_name", "soul", "voice", "timezone", "home_place"}
     unknown = set(changes) - allowed
     assert not unknown, f"not profile fields: {unknown}"
     if not changes:

@@ -87,7 +87,7 @@ async def subscribe(
     await services.notify.check_endpoint(body.endpoint)
     check_keys(body.keys.p256dh, body.keys.auth)
     created = await services.notify.subscriptions.add(
-        conn, user.id, body.endpoint, body.keys.p256dh, body.keys.auth
+        conn, user.id, body.endpoint, body.keys.p256dh, body.keys.auth, services.notify.public_key
     )
     if not created:
         response.status_code = status.HTTP_200_OK

@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from butler.api.deps import CurrentUser, Db
+from butler.api.deps import CurrentUser, Db, ServicesDep
 from butler.api.schemas import ProfilePatch, UserOut, VoiceOption, error_responses
 from butler.users import repository as users
 from butler.users.models import Soul, User, validate_timezone, validate_voice
@@ -36,9 +36,18 @@ def profile_changes(user: User, patch: ProfilePatch) -> dict[str, Any]:
     return changes
 
 
-@router.patch("/me", response_model=UserOut, responses=_ERRORS)
-async def update_me(patch: ProfilePatch, user: CurrentUser, conn: Db) -> UserOut:
-    updated = await users.update_profile(conn, user.id, profile_changes(user, patch))
+@router.patch("/me", response_model=UserOut, responses=error_responses(401, 422, 502))
+async def update_me(
+    patch: ProfilePatch, user: CurrentUser, conn: Db, services: ServicesDep
+) -> UserOut:
+    """Change one's profile. `home_place` is looked up (Open-Meteo's geocoding): 422 when
+    no such place is found, 502 when the service cannot be reached."""
+    changes = profile_changes(user, patch)
+    if patch.home_place is not None:
+        named = patch.home_place.strip()
+        place = await services.weather.find_place(named) if named else None
+        changes["home_place"] = place.as_json() if place is not None else None
+    updated = await users.update_profile(conn, user.id, changes)
     return UserOut.of(updated)
 
 

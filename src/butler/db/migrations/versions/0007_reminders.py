@@ -73,6 +73,7 @@ def upgrade() -> None:
             endpoint   text NOT NULL UNIQUE,
             p256dh     text NOT NULL,
             auth       text NOT NULL,
+            server_key text NOT NULL,
             created_at timestamptz NOT NULL DEFAULT now(),
             last_sent_at timestamptz
         );
