@@ -10,8 +10,9 @@ import os
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, Literal, Self
+from urllib.parse import urlsplit
 
-from pydantic import BaseModel, Field, SecretStr, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import (
     BaseSettings,
@@ -261,6 +262,60 @@ class WeatherSettings(BaseModel):
     geocoding_url: str = "https://geocoding-api.open-meteo.com"
 
 
+McpPeople = Literal["everyone", "admins"]
+
+
+def mcp_address(value: str) -> str:
+    """A streamable-HTTP MCP server's address, or ValueError saying what it must be."""
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError("must be an http or https address, like http://127.0.0.1:9000/mcp")
+    return value
+
+
+class McpServerConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    # Part of each of its tools' names (mcp_<name>__<tool>), so short and plain.
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]{0,19}$")
+    # stdio: the command and its arguments (and extra environment variables)...
+    command: str | None = Field(default=None, min_length=1, max_length=500)
+    args: list[str] = Field(default_factory=list, max_length=50)
+    env: dict[str, str] = Field(default_factory=dict)
+    # ...or streamable HTTP: the server's address.
+    url: str | None = Field(default=None, max_length=2000)
+    # Who may use its tools: its tools act with Butler's rights, not the person's.
+    people: McpPeople = "admins"
+
+    @field_validator("url")
+    @classmethod
+    def _http(cls, value: str | None) -> str | None:
+        return None if value is None else mcp_address(value)
+
+    @model_validator(mode="after")
+    def _one_transport(self) -> McpServerConfig:
+        if (self.command is None) == (self.url is None):
+            raise ValueError("give either a command (stdio) or a url (streamable HTTP)")
+        return self
+
+    @property
+    def transport(self) -> Literal["stdio", "http"]:
+        return "stdio" if self.command is not None else "http"
+
+
+class McpSettings(BaseModel):
+    """MCP servers whose tools the model may use (admins may add HTTP ones in the app).
+    BUTLER_MCP__SERVERS is a JSON list, e.g.
+    [{"name": "notes", "command": "uvx", "args": ["notes-mcp"], "people": "everyone"},
+     {"name": "files", "url": "http://127.0.0.1:9000/mcp"}]"""
+
+    servers: list[McpServerConfig] = Field(default_factory=list)
+    # One tool call's limit (the agent's tool timeout still applies on top).
+    call_timeout_seconds: float = Field(default=15.0, gt=0, le=300)
+    # Connecting and listing a server's tools.
+    connect_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="BUTLER_",
@@ -293,6 +348,7 @@ class Settings(BaseSettings):
     home_assistant: HomeAssistantSettings = HomeAssistantSettings()
     reminders: RemindersSettings = RemindersSettings()
     weather: WeatherSettings = WeatherSettings()
+    mcp: McpSettings = McpSettings()
 
     @property
     def cookie_secure(self) -> bool:

@@ -117,7 +117,16 @@ def test_login_and_profile(base_url: str, new_account: Callable[..., Account]) -
     assert me.status_code == 200
     profile = me.json()
     assert profile["id"] == account.user["id"]
-    assert set(profile) == {"id", "username", "display_name", "role", "soul", "voice", "timezone"}
+    assert set(profile) == {
+        "id",
+        "username",
+        "display_name",
+        "role",
+        "soul",
+        "voice",
+        "timezone",
+        "home_place",
+    }
 
 
 def test_wrong_password_and_unknown_user_look_the_same(

@@ -37,6 +37,7 @@ EXPECTED_TABLES = {
     "reminder_firings",
     "deliveries",
     "push_subscriptions",
+    "mcp_servers",
 }
 
 

@@ -216,7 +216,7 @@ class Brain:
                 system_volatile=volatile
                 + ("\nAnswer now without using any more tools." if last_round else ""),
                 messages=tuple(messages),
-                tools=self.tools.specs(),
+                tools=self.tools.specs(request.user),
                 max_tokens=self.settings.max_tokens,
             )
             text: list[str] = []

@@ -36,6 +36,9 @@ from butler.api.routes import (
     voice_notices,
 )
 from butler.api.routes import home as home_routes
+from butler.api.routes import (
+    mcp as mcp_routes,
+)
 from butler.api.routes import memory as memory_routes
 from butler.api.routes.livekit_relay import redact_tokens
 from butler.api.sse import ChatStreamEvents
@@ -57,6 +60,8 @@ from butler.secret_box import secret_box
 from butler.stack.local_tls import authority_path
 from butler.tools.base import Tool
 from butler.tools.builtin import BUILTIN_TOOLS
+from butler.tools.mcp import McpHub
+from butler.tools.mcp_service import McpService
 from butler.tools.registry import ToolRegistry
 from butler.tools.weather import OpenMeteo, weather_tools
 
@@ -100,6 +105,7 @@ def build_brain(
     home: HomeService,
     notify: Notifications,
     weather: OpenMeteo,
+    mcp: McpService,
     extra_tools: Sequence[Tool] = (),
 ) -> tuple[Brain, str]:
     provider, status = build_provider(settings.llm)
@@ -118,7 +124,7 @@ def build_brain(
     brain = Brain(
         pool,
         provider,
-        ToolRegistry(tools, timeout_seconds=settings.agent.tool_timeout_seconds),
+        ToolRegistry(tools, timeout_seconds=settings.agent.tool_timeout_seconds, sources=[mcp.hub]),
         BrainSettings(
             history_window=timedelta(days=settings.agent.history_days),
             history_max_messages=settings.agent.history_max_messages,
@@ -140,6 +146,7 @@ def build_services(
     home: HomeService,
     notify: Notifications,
     weather: OpenMeteo,
+    mcp: McpService,
     extra_tools: Sequence[Tool] = (),
 ) -> Services:
     auth_cfg = settings.auth
@@ -158,7 +165,7 @@ def build_services(
     lk = settings.livekit
     lk_key = _secret(lk.api_key, "livekit.api_key")
     lk_secret = _secret(lk.api_secret, "livekit.api_secret")
-    brain, llm_status = build_brain(settings, pool, memory, home, notify, weather, extra_tools)
+    brain, llm_status = build_brain(settings, pool, memory, home, notify, weather, mcp, extra_tools)
     return Services(
         pool=pool,
         brain=brain,
@@ -181,6 +188,7 @@ def build_services(
         home=home,
         notify=notify,
         weather=weather,
+        mcp=mcp,
     )
 
 
@@ -201,14 +209,24 @@ def create_app(settings: Settings, dsn: str, *, extra_tools: Sequence[Tool] = ()
         weather = OpenMeteo(
             settings.weather.forecast_url, settings.weather.geocoding_url, weather_client
         )
-        services = build_services(settings, pool, memory, home, notify, weather, extra_tools)
+        mcp = McpService(
+            pool,
+            settings.mcp.servers,
+            McpHub(
+                call_timeout=settings.mcp.call_timeout_seconds,
+                connect_timeout=settings.mcp.connect_timeout_seconds,
+            ),
+        )
+        services = build_services(settings, pool, memory, home, notify, weather, mcp, extra_tools)
         app.state.services = services
         memory.start()
         await home.start()
         notify.start()
+        await mcp.start()
         try:
             yield
         finally:
+            await mcp.aclose()
             await notify.aclose()
             await weather_client.aclose()
             await home.aclose()
@@ -238,6 +256,7 @@ def create_app(settings: Settings, dsn: str, *, extra_tools: Sequence[Tool] = ()
         home_routes.router,
         reminders.router,
         voice_notices.router,
+        mcp_routes.router,
     ):
         app.include_router(router)
     _publish_stream_events(app)

@@ -22,6 +22,7 @@ from butler.errors import Forbidden, NotAuthenticated
 from butler.home.service import HomeService
 from butler.memory.service import Memory
 from butler.notify.service import Notifications
+from butler.tools.mcp_service import McpService
 from butler.tools.weather import OpenMeteo
 from butler.users import repository as users
 from butler.users.models import User
@@ -59,6 +60,7 @@ class Services:
     home: HomeService
     notify: Notifications
     weather: OpenMeteo
+    mcp: McpService
     local_authority: Path | None = None  # served at /ca.crt when Butler made its own
 
 

@@ -54,10 +54,21 @@ class Tool:
     # Offered to the model only while this says so (home tools: while Home Assistant
     # is connected); None: always.
     available: Callable[[], bool] | None = None
+    # Offered to and run for only the people this admits; None: everyone.
+    allowed: Callable[[User], bool] | None = None
+    # The arguments' JSON schema when it comes from elsewhere (an MCP server), not from
+    # `arguments` (which then admits any object: the other side checks it).
+    schema: dict[str, Any] | None = None
 
     @property
     def spec(self) -> ToolSpec:
-        return ToolSpec(self.name, self.description, _clean_schema(self.arguments))
+        schema = self.schema if self.schema is not None else _clean_schema(self.arguments)
+        return ToolSpec(self.name, self.description, schema)
+
+    def offered_to(self, user: User) -> bool:
+        if self.available is not None and not self.available():
+            return False
+        return self.allowed is None or self.allowed(user)
 
     async def __call__(self, ctx: ToolContext, arguments: BaseModel) -> Any:
         return await self.function(ctx, **dict(arguments))
