@@ -514,3 +514,19 @@ def test_a_timer_started_by_voice_waits_until_its_reply_is_heard(
     again = worker.post(f"/api/voice/home-actions/{held}").json()
     assert not again["ok"]  # started once
     assert wire.requests == []
+
+
+def test_a_reminder_outlives_the_server_it_was_set_on(
+    dsn: str, push_service: FakePushService, tmp_path: Path
+) -> None:
+    """Set on one server that then stops; the next server to start fires it: nothing
+    about it lives in a process."""
+    browser = push_service.browser()
+    with live_server(make_settings(tmp_path / "first"), dsn) as first:
+        person = register(first, dsn)
+        subscribe(person, browser)
+        made = add(person, text="Still here", due_at=soon(2.0)).json()
+    with live_server(make_settings(tmp_path / "second"), dsn):
+        assert wait_for(lambda: len(push_service.messages_for(browser)) == 1, timeout=10)
+    assert browser.read(push_service.messages_for(browser)[0])["body"] == "Still here"
+    assert firings(dsn, made["id"]) == 1
