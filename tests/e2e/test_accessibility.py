@@ -50,11 +50,15 @@ def test_every_screen_meets_wcag_aa(
             assert violations(page) == [], "chat"
             for screen, ready in (
                 ("Voice", "Talk to Butler"),
+                ("Reminders", "Add reminder"),
                 ("Memory", "Add"),
                 ("Home", "Test connection"),  # Home Assistant not connected yet
                 ("Settings", "Save"),
             ):
-                page.get_by_role("link", name=screen).click()
+                link = page.get_by_role("link", name=screen)
+                link.click()
+                # The screen has changed (the Home page also has a "Save" button).
+                expect(link).to_have_attribute("aria-current", "page")
                 expect(page.get_by_role("button", name=ready)).to_be_visible()
                 assert violations(page) == [], screen
         finally:

@@ -48,9 +48,11 @@ self.addEventListener("notificationclick", (event) => {
       const windows = await self.clients.matchAll({ type: "window", includeUncontrolled: true });
       const open = windows.find((client) => new URL(client.url).origin === self.location.origin);
       if (open) {
-        // A window of the app is open: bring it forward on the page the message is about.
-        const focused = await open.focus();
-        await (focused || open).navigate(url).catch(() => undefined);
+        // A window of the app is open: bring it forward, on the page the message is
+        // about. Focus first, while the click still allows it; navigate even if the
+        // browser refused the focus.
+        const focused = await open.focus().catch(() => open);
+        await focused.navigate(url).catch(() => undefined);
         return;
       }
       await self.clients.openWindow(url);

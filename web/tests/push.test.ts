@@ -17,6 +17,7 @@ describe("base64UrlToBytes", () => {
     const base64 = btoa(String.fromCharCode(...point));
     const key = base64.replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, ""); // as the server sends it
     expect(key).toHaveLength(87);
+    expect(key).toMatch(/[-_]/); // the URL-safe alphabet is exercised
     const bytes = base64UrlToBytes(key);
     expect(bytes).toBeInstanceOf(Uint8Array);
     expect(bytes).toEqual(point);

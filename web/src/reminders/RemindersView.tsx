@@ -59,13 +59,17 @@ export function RemindersView({ user }: { user: User }) {
   const hasTimers = listed?.reminders.some((r) => r.kind === "timer") ?? false;
   const now = useNow(hasTimers ? 1000 : REFRESH_MS);
 
+  // Loads can overlap (a refresh while a cancel reloads): only the latest one is shown.
+  const latestLoad = useRef(0);
   const load = useCallback(async () => {
+    const mine = ++latestLoad.current;
     try {
       const { reminders } = await api.json<ReminderList>("/api/reminders");
+      if (mine !== latestLoad.current) return;
       setListed({ reminders, fetchedAt: Date.now() });
       setLoadError(null);
     } catch (error) {
-      setLoadError(messageOf(error));
+      if (mine === latestLoad.current) setLoadError(messageOf(error));
     }
   }, []);
 
@@ -82,13 +86,14 @@ export function RemindersView({ user }: { user: User }) {
     };
   }, [load]);
 
-  // The soonest one leaves the list (or moves on to its next time) once it fires.
+  // The soonest one leaves the list (or moves on to its next time) once it fires. One
+  // already overdue waits for the next refresh: asking sooner would not fire it.
   useEffect(() => {
     const soonest = listed?.reminders[0];
-    if (!listed || !soonest) return;
+    if (!listed || !soonest || soonest.seconds_left < 0) return;
     const wait = secondsLeft(soonest, listed.fetchedAt, Date.now()) * 1000 + AFTER_DUE_MS;
     if (wait > REFRESH_MS) return;
-    const timer = window.setTimeout(() => void load(), Math.max(wait, AFTER_DUE_MS));
+    const timer = window.setTimeout(() => void load(), Math.max(wait, 0));
     return () => window.clearTimeout(timer);
   }, [listed, load]);
 
