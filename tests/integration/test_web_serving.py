@@ -21,6 +21,7 @@ def built_app(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (folder / "index.html").write_text("<!doctype html><title>Butler</title><div id=root>")
     (folder / "assets" / "index-3f2a9c.js").write_text("console.log('app')")
     (folder / "sw.js").write_text("self.addEventListener('fetch', () => {})")
+    (folder / "push-sw.js").write_text("self.addEventListener('push', () => {})")
     (folder / "manifest.webmanifest").write_text('{"name": "Butler"}')
     return folder
 
@@ -37,7 +38,8 @@ def test_the_shell_and_the_service_worker_are_revalidated_assets_cached(web: str
     shell = httpx.get(web + "/")
     assert shell.status_code == 200 and "<div id=root>" in shell.text
     assert shell.headers["cache-control"] == "no-cache"
-    for path in ("/sw.js", "/manifest.webmanifest"):
+    # The service worker imports push-sw.js through the HTTP cache: never a stale one.
+    for path in ("/sw.js", "/push-sw.js", "/manifest.webmanifest"):
         assert httpx.get(web + path).headers["cache-control"] == "no-cache", path
     asset = httpx.get(web + "/assets/index-3f2a9c.js")
     assert asset.text == "console.log('app')"

@@ -23,7 +23,7 @@ log = logging.getLogger(__name__)
 
 SOURCE_TREE_WEB_DIR = Path(__file__).resolve().parents[3] / "web" / "dist"
 _SERVER_ONLY = ("api", "healthz", "readyz", "docs", "redoc", "openapi.json", "livekit", "ca.crt")
-_REVALIDATE = {"index.html", "sw.js", "registerSW.js", "manifest.webmanifest"}
+_REVALIDATE = {"index.html", "sw.js", "push-sw.js", "registerSW.js", "manifest.webmanifest"}
 
 _NOT_BUILT = """<!doctype html><html lang="en"><head><meta charset="utf-8">
 <title>Butler</title></head><body style="font-family:system-ui;max-width:36rem;margin:3rem auto">
