@@ -16,7 +16,8 @@ from butler.config import McpServerConfig, McpSettings
 from butler.users.models import Role
 from tests.fakes.mcp_server import serving_http
 from tests.fakes.wire import AnthropicWire, Reply
-from tests.integration.chat_helpers import wait_for
+from tests.integration.chat_helpers import text_of, voice_stream, voice_worker, wait_for
+from tests.livekit_server import LiveKitServer
 from tests.support import Account, claude_at, live_server, make_settings, register, run
 
 STDIO_SERVER = str(Path(__file__).resolve().parents[1] / "fakes" / "mcp_server.py")
@@ -30,10 +31,15 @@ def http_mcp() -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def server(
-    dsn: str, anthropic_wire: AnthropicWire, tmp_path_factory: pytest.TempPathFactory
+    dsn: str,
+    anthropic_wire: AnthropicWire,
+    livekit: LiveKitServer,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[str]:
     settings = make_settings(
-        tmp_path_factory.mktemp("mcp"), llm=claude_at(anthropic_wire.base_url, 5)
+        tmp_path_factory.mktemp("mcp"),
+        llm=claude_at(anthropic_wire.base_url, 5),
+        livekit=livekit.settings,
     )
     settings.mcp = McpSettings(
         servers=[
@@ -151,3 +157,15 @@ def test_an_admin_adds_an_http_server_for_admins_only(
     assert admin.client.delete(path, headers=admin.auth).status_code == 204
     assert admin.client.delete(path, headers=admin.auth).status_code == 404
     assert "kitchen" not in servers(admin)
+
+
+def test_an_mcp_tool_by_voice(admin: Account, member: Account, wire: AnthropicWire) -> None:
+    assert wait_for(lambda: connected(admin, "pantry"), timeout=20)
+    worker, room = voice_worker(member)
+    wire.play(
+        Reply.use_tools(("mcp_pantry__shopping_list", {})),
+        Reply.say("Eggs, flour and milk."),
+    )
+    events = voice_stream(worker, {"transcript": "What do we need?", "session_id": room})
+    assert text_of(events) == "Eggs, flour and milk."
+    assert tool_result(wire) == "eggs, flour, milk"

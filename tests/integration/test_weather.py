@@ -9,6 +9,8 @@ import pytest
 
 from tests.fakes.open_meteo import FakeOpenMeteo
 from tests.fakes.wire import AnthropicWire, Reply
+from tests.integration.chat_helpers import text_of, voice_stream, voice_worker
+from tests.livekit_server import LiveKitServer
 from tests.support import Account, claude_at, live_server, make_settings, register
 
 
@@ -23,11 +25,13 @@ def server(
     dsn: str,
     anthropic_wire: AnthropicWire,
     open_meteo: FakeOpenMeteo,
+    livekit: LiveKitServer,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[str]:
     settings = make_settings(
         tmp_path_factory.mktemp("weather"),
         llm=claude_at(anthropic_wire.base_url),
+        livekit=livekit.settings,
         weather={"forecast_url": open_meteo.url, "geocoding_url": open_meteo.url},
     )
     with live_server(settings, dsn) as url:
@@ -105,3 +109,17 @@ def test_bad_places_and_a_weather_service_that_is_down(
         assert down.status_code == 502 and down.json()["error"] == "weather_unavailable"
     finally:
         open_meteo.failing = False
+
+
+def test_the_weather_by_voice(person: Account, wire: AnthropicWire) -> None:
+    """The voice worker's turn runs the same tool."""
+    worker, room = voice_worker(person)
+    wire.play(
+        Reply.use_tools(("weather", {"place": "Paris"})),
+        Reply.say("It is clear in Paris, twelve degrees."),
+    )
+    events = voice_stream(
+        worker, {"transcript": "What's the weather in Paris?", "session_id": room}
+    )
+    assert text_of(events) == "It is clear in Paris, twelve degrees."
+    assert tool_result(wire).startswith("Paris, Île-de-France, France now: 12°C")
