@@ -101,6 +101,8 @@ def test_a_reminder_arrives_once_as_a_push_the_browser_can_read(
     assert payload["title"] == "Reminder" and payload["body"] == "Call mum"
     assert payload["tag"].startswith("butler-")
     assert int(message.headers["ttl"]) >= 3600  # kept for a phone that is asleep
+    assert message.headers["urgency"] == "high"
+    assert len(message.headers["topic"]) == 32  # a repeat replaces it at the push service
     claims = vapid_claims(message, key)
     assert claims["aud"] == push_service.url and claims["sub"].startswith("mailto:")
     assert claims["exp"] > time.time()

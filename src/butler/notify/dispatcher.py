@@ -118,7 +118,7 @@ class Dispatcher:
             except InvalidInput as exc:
                 details.append(str(exc))
                 continue
-            result = await self._sender.send(subscription, payload)
+            result = await self._sender.send(subscription, payload, topic=job.firing.id.hex)
             details.append(result.detail)
             async with connection(self._pool) as conn:
                 if result.outcome == "sent":

@@ -169,7 +169,11 @@ class PushSender:
         self._ttl = ttl_seconds
         self._client = client
 
-    async def send(self, subscription: Subscription, payload: dict[str, Any]) -> PushResult:
+    async def send(
+        self, subscription: Subscription, payload: dict[str, Any], *, topic: str | None = None
+    ) -> PushResult:
+        """`topic` (RFC 8030, up to 32 base64url characters): a repeat of one notification
+        replaces the first while it still waits at the push service."""
         data = json.dumps(payload).encode()
         keys = {"p256dh": subscription.p256dh, "auth": subscription.auth}
         body = WebPusher({"endpoint": subscription.endpoint, "keys": keys}).encode(data)["body"]
@@ -180,6 +184,8 @@ class PushSender:
             "Urgency": "high",
             **self._vapid.sign(self._claims(subscription.endpoint)),
         }
+        if topic:
+            headers["Topic"] = topic
         try:
             response = await self._client.post(
                 subscription.endpoint, content=body, headers=headers, timeout=SEND_TIMEOUT

@@ -43,12 +43,15 @@ async def check_endpoint(url: str, *, production: bool, allow_private: bool) -> 
 
 
 async def _addresses(host: str, port: int) -> list[ipaddress.IPv4Address | ipaddress.IPv6Address]:
+    """The host's addresses; none when its name does not resolve now (a DNS hiccup must
+    not refuse a browser: the check runs again before each send, and a name that does
+    not resolve then cannot be sent to anyway)."""
     try:
         return [ipaddress.ip_address(host)]
     except ValueError:
         pass
     try:
         found = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except OSError as exc:
-        raise InvalidInput(f"endpoint's host {host!r} cannot be resolved") from exc
-    return [ipaddress.ip_address(info[4][0]) for info in found]
+    except OSError:
+        return []
+    return [ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in found]
