@@ -78,3 +78,19 @@ def test_count_and_until_end_the_rule() -> None:
 def test_bad_rules_are_refused_with_the_reason(text: str, reason: str) -> None:
     with pytest.raises(InvalidInput, match=reason):
         parse_rule(text, datetime(2027, 1, 4, 9, 0, tzinfo=LONDON), LONDON)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=30", "FREQ=DAILY;COUNT=1", "FREQ=YEARLY;INTERVAL=10"],
+)
+def test_a_rule_that_never_repeats_soon_is_refused(text: str) -> None:
+    with pytest.raises(InvalidInput, match="never repeats"):
+        parse_rule(text, datetime(2027, 1, 4, 9, 0, tzinfo=LONDON), LONDON)
+
+
+def test_every_leap_day_repeats_in_four_years() -> None:
+    first = datetime(2028, 2, 29, 9, 0, tzinfo=LONDON)
+    rule = parse_rule("FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=29", first, LONDON)
+    following = next_after(rule, first, LONDON)
+    assert following is not None and following.year == 2032

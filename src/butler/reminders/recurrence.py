@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
+from itertools import islice, pairwise
 from zoneinfo import ZoneInfo
 
 from dateutil.rrule import rrule, rrulestr
@@ -22,6 +23,7 @@ MAX_RULE_LENGTH = 300
 # flood the person's phone).
 MIN_GAP = timedelta(minutes=15)
 _CHECKED_OCCURRENCES = 50
+REPEATS_WITHIN = timedelta(days=5 * 366)
 _UNTIL_UTC = re.compile(r"UNTIL=(\d{8}T\d{6})Z", re.IGNORECASE)
 
 
@@ -45,23 +47,34 @@ def parse_rule(text: str, first: datetime, zone: ZoneInfo) -> rrule:
         raise InvalidInput(f"recurrence is not a valid RRULE: {exc}") from exc
     if not isinstance(rule, rrule):
         raise InvalidInput("recurrence must be a single RRULE")
-    _check_spacing(rule)
+    _check_spacing(rule, _wall(first, zone))
     return rule
 
 
-def _check_spacing(rule: rrule) -> None:
-    previous: datetime | None = None
-    for index, occurrence in enumerate(rule):
-        if previous is not None and occurrence - previous < MIN_GAP:
+def _check_spacing(rule: rrule, first: datetime) -> None:
+    """At most every 15 minutes, and again within REPEATS_WITHIN of the first time."""
+    occurrences = list(islice(_within(rule, first + REPEATS_WITHIN), _CHECKED_OCCURRENCES + 1))
+    if not any(o > first for o in occurrences):
+        raise InvalidInput("recurrence never repeats within five years of due_at")
+    for earlier, later in pairwise(occurrences):
+        if later - earlier < MIN_GAP:
             raise InvalidInput("a reminder may repeat at most every 15 minutes")
-        previous = occurrence
-        if index >= _CHECKED_OCCURRENCES:
-            break
+
+
+def _within(rule: rrule, end: datetime) -> rrule:
+    """The rule cut off at `end`: a rule with no occurrence left (the 30th of February)
+    would otherwise be searched up to the year 9999."""
+    until = rule._until  # type: ignore[attr-defined]
+    if rule._count is not None or (until is not None and until <= end):  # type: ignore[attr-defined]
+        return rule
+    return rule.replace(until=end)
 
 
 def next_after(rule: rrule, after: datetime, zone: ZoneInfo) -> datetime | None:
-    """The rule's first occurrence strictly after `after`, or None when it has ended."""
-    found: datetime | None = rule.after(_wall(after, zone), inc=False)
+    """The rule's first occurrence strictly after `after` (and within REPEATS_WITHIN of
+    it), or None when it has ended."""
+    wall = _wall(after, zone)
+    found: datetime | None = _within(rule, wall + REPEATS_WITHIN).after(wall, inc=False)
     if found is None:
         return None
     # zoneinfo reads a skipped wall time with the offset before the change (an hour on,
