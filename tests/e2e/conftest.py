@@ -5,6 +5,7 @@ the real LiveKit server (no voice worker: tests/stack talks to one)."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -101,12 +102,23 @@ class ConsoleLog:
             self.errors.append(f"{message.text} [{where}]" if where else message.text)
 
 
+@contextmanager
+def browsing(
+    browser: Browser, base_url: str, timeout_ms: float = 10_000
+) -> Iterator[BrowserContext]:
+    """A fresh browser context (no cookies, no storage) on a desktop-sized window."""
+    ctx = browser.new_context(base_url=base_url, viewport=DESKTOP)
+    ctx.set_default_timeout(timeout_ms)
+    try:
+        yield ctx
+    finally:
+        ctx.close()
+
+
 @pytest.fixture
 def context(web_url: str, browser: Browser) -> Iterator[BrowserContext]:
-    ctx = browser.new_context(base_url=web_url, viewport=DESKTOP)
-    ctx.set_default_timeout(10_000)
-    yield ctx
-    ctx.close()
+    with browsing(browser, web_url) as ctx:
+        yield ctx
 
 
 @pytest.fixture

@@ -41,7 +41,7 @@ def test_every_screen_meets_wcag_aa(
             page.goto("/")
             expect(page.get_by_role("button", name="Sign in")).to_be_visible()
             assert violations(page) == [], "sign-in"
-            sign_up(page, dsn, role=Role.ADMIN)  # an admin also has the Home page
+            sign_up(page, dsn, role=Role.ADMIN)  # an admin also has Home and Tools
             wire.play(
                 Reply.say("Here is a list:\n\n- one\n- **two**\n\n[a link](https://example.org)")
             )
@@ -53,7 +53,8 @@ def test_every_screen_meets_wcag_aa(
                 ("Reminders", "Add reminder"),
                 ("Memory", "Add"),
                 ("Home", "Test connection"),  # Home Assistant not connected yet
-                ("Settings", "Save"),
+                ("Tools", "Add server"),
+                ("Settings", "Save place"),
             ):
                 link = page.get_by_role("link", name=screen)
                 link.click()

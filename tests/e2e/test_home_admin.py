@@ -14,7 +14,7 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from butler.users.models import Role
-from tests.e2e.conftest import DESKTOP, PHONE, SCREENSHOTS, ConsoleLog
+from tests.e2e.conftest import DESKTOP, PHONE, SCREENSHOTS, ConsoleLog, browsing
 from tests.e2e.test_accessibility import AXE, violations
 from tests.fakes.home_assistant import TOKEN, VERSION, FakeHomeAssistant
 from tests.support import PASSWORD, Account, live_server, make_settings, register, run
@@ -43,10 +43,8 @@ def home_web_url(dsn: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator
 
 @pytest.fixture
 def home_context(home_web_url: str, browser: Browser) -> Iterator[BrowserContext]:
-    ctx = browser.new_context(base_url=home_web_url, viewport=DESKTOP)
-    ctx.set_default_timeout(15_000)  # the status is asked for every 5 s
-    yield ctx
-    ctx.close()
+    with browsing(browser, home_web_url, timeout_ms=15_000) as ctx:  # status every 5 s
+        yield ctx
 
 
 def sign_in(page: Page, account: Account) -> None:

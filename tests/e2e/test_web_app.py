@@ -181,7 +181,7 @@ def test_personality_change_reaches_the_next_request(
     page.get_by_label("Style").select_option("formal")
     page.get_by_label("Anything else").fill("Always mention the garden.")
     page.get_by_label("Voice").select_option(index=1)
-    page.get_by_role("button", name="Save").click()
+    page.get_by_role("button", name="Save", exact=True).click()
     expect(page.get_by_role("status").filter(has_text="Saved")).to_be_visible()
     expect(page.get_by_role("heading", name="Jeeves")).to_be_visible()
 
@@ -198,7 +198,7 @@ def test_settings_show_the_servers_reason_for_bad_input(page: Page, dsn: str):
     sign_up(page, dsn)
     page.get_by_role("link", name="Settings").click()
     page.get_by_label("Time zone").fill("Mars/Olympus_Mons")
-    page.get_by_role("button", name="Save").click()
+    page.get_by_role("button", name="Save", exact=True).click()
     expect(page.get_by_role("alert")).to_contain_text("timezone")
 
 

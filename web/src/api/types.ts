@@ -42,3 +42,9 @@ export type ReminderList = Schemas["ReminderList"];
 export type ReminderCreate = Schemas["ReminderCreate"];
 export type PushPublicKey = Schemas["PushPublicKey"];
 export type PushSubscriptionBody = Schemas["PushSubscriptionIn"];
+
+export type HomePlace = Schemas["HomePlace"];
+
+export type McpServer = Schemas["McpServerOut"];
+export type McpServerList = Schemas["McpServerList"];
+export type McpServerBody = Schemas["McpServerIn"];

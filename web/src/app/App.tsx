@@ -1,4 +1,4 @@
-import { lazy, Suspense, useCallback, useEffect, useState } from "react";
+import { type CSSProperties, lazy, Suspense, useCallback, useEffect, useState } from "react";
 import { api, NetworkError } from "../api/client";
 import type { User } from "../api/types";
 import { AuthView } from "../auth/AuthView";
@@ -8,6 +8,7 @@ import { MemoryView } from "../memory/MemoryView";
 import { forgetThisBrowser, syncSubscription } from "../notifications/push";
 import { RemindersView } from "../reminders/RemindersView";
 import { SettingsView } from "../settings/SettingsView";
+import { ToolsView } from "../tools/ToolsView";
 import { type Screen, useHashRoute } from "./useHashRoute";
 import { useOnline } from "./useOnline";
 
@@ -20,6 +21,7 @@ const NAV: { screen: Screen; label: string; adminOnly?: boolean }[] = [
   { screen: "reminders", label: "Reminders" },
   { screen: "memory", label: "Memory" },
   { screen: "home", label: "Home", adminOnly: true },
+  { screen: "tools", label: "Tools", adminOnly: true },
   { screen: "settings", label: "Settings" },
 ];
 
@@ -99,13 +101,16 @@ export function App() {
   }
 
   const user = boot.user;
+  const tabs = NAV.filter((item) => !item.adminOnly || isAdmin(user));
+  // On a phone the tabs are two rows of equal width (styles.css).
+  const perRow = { "--tabs-per-row": Math.ceil(tabs.length / 2) } as CSSProperties;
   return (
     <div className="shell">
       {banner}
       <header className="topbar">
         <h1 className="brand">{user.soul.butler_name}</h1>
-        <nav aria-label="Main">
-          {NAV.filter((item) => !item.adminOnly || isAdmin(user)).map(({ screen: target, label }) => (
+        <nav aria-label="Main" style={perRow}>
+          {tabs.map(({ screen: target, label }) => (
             <a key={target} href={`#/${target}`} aria-current={screen === target ? "page" : undefined}>
               {label}
             </a>
@@ -126,6 +131,12 @@ export function App() {
             <HomeView user={user} />
           ) : (
             <p className="centered">Only an admin of this household can set up Home Assistant.</p>
+          ))}
+        {screen === "tools" &&
+          (isAdmin(user) ? (
+            <ToolsView user={user} />
+          ) : (
+            <p className="centered">Only an admin of this household can choose Butler's tools.</p>
           ))}
         {screen === "settings" && (
           <SettingsView

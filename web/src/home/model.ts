@@ -4,16 +4,12 @@
  * admin edits them.
  */
 import type { HomeEntity, HomePermissions, HomePermissionsBody, HomeStatus } from "../api/types";
-import { joinList } from "../app/words";
+import { countOf, joinList } from "../app/words";
 
 // The pages of Home import these from here with the rest of its model.
-export { joinList, messageOf } from "../app/words";
+export { countOf, joinList, messageOf } from "../app/words";
 
 export type Tone = "ok" | "waiting" | "problem" | "off";
-
-export function countOf(n: number, one: string, many: string): string {
-  return `${n} ${n === 1 ? one : many}`;
-}
 
 /**
  * The link to Home Assistant in one sentence. `editable`: whether a new token can be

@@ -1,6 +1,8 @@
-import { type FormEvent, useCallback, useEffect, useRef, useState } from "react";
+import { type FormEvent, useEffect, useRef, useState } from "react";
 import { api } from "../api/client";
 import type { Reminder, ReminderCreate, ReminderList, User } from "../api/types";
+import { type Note, NoteLine } from "../app/NoteLine";
+import { usePolled } from "../app/usePolled";
 import { messageOf } from "../app/words";
 import { NotificationPrompt } from "../notifications/NotificationPrompt";
 import {
@@ -21,7 +23,11 @@ const REFRESH_MS = 30_000;
 const AFTER_DUE_MS = 2_000;
 
 type Listed = { reminders: Reminder[]; fetchedAt: number };
-type Note = { kind: "error" | "info"; text: string } | null;
+
+async function fetchReminders(): Promise<Listed> {
+  const { reminders } = await api.json<ReminderList>("/api/reminders");
+  return { reminders, fetchedAt: Date.now() };
+}
 
 /** Date.now(), again every `everyMs`: what makes countdowns move. */
 function useNow(everyMs: number): number {
@@ -37,19 +43,9 @@ function nameOf(reminder: Reminder): string {
   return reminder.kind === "timer" ? timerName(reminder) : reminder.text;
 }
 
-function NoteLine({ note }: { note: Note }) {
-  if (!note) return null;
-  return (
-    <p className={note.kind === "error" ? "error" : "success"} role={note.kind === "error" ? "alert" : "status"}>
-      {note.text}
-    </p>
-  );
-}
-
 /** The person's waiting reminders and timers, cancelling them, and setting a new one. */
 export function RemindersView({ user }: { user: User }) {
-  const [listed, setListed] = useState<Listed | null>(null);
-  const [loadError, setLoadError] = useState<string | null>(null);
+  const { value: listed, error: loadError, reload: load, update } = usePolled(fetchReminders, REFRESH_MS);
   const [listNote, setListNote] = useState<Note>(null);
   const [formNote, setFormNote] = useState<Note>(null);
   const [busy, setBusy] = useState(false);
@@ -58,33 +54,6 @@ export function RemindersView({ user }: { user: User }) {
   const zone = user.timezone;
   const hasTimers = listed?.reminders.some((r) => r.kind === "timer") ?? false;
   const now = useNow(hasTimers ? 1000 : REFRESH_MS);
-
-  // Loads can overlap (a refresh while a cancel reloads): only the latest one is shown.
-  const latestLoad = useRef(0);
-  const load = useCallback(async () => {
-    const mine = ++latestLoad.current;
-    try {
-      const { reminders } = await api.json<ReminderList>("/api/reminders");
-      if (mine !== latestLoad.current) return;
-      setListed({ reminders, fetchedAt: Date.now() });
-      setLoadError(null);
-    } catch (error) {
-      if (mine === latestLoad.current) setLoadError(messageOf(error));
-    }
-  }, []);
-
-  useEffect(() => {
-    void load();
-    const refresh = () => {
-      if (document.visibilityState === "visible") void load();
-    };
-    const timer = window.setInterval(refresh, REFRESH_MS);
-    document.addEventListener("visibilitychange", refresh);
-    return () => {
-      window.clearInterval(timer);
-      document.removeEventListener("visibilitychange", refresh);
-    };
-  }, [load]);
 
   // The soonest one leaves the list (or moves on to its next time) once it fires. One
   // already overdue waits for the next refresh: asking sooner would not fire it.
@@ -130,7 +99,7 @@ export function RemindersView({ user }: { user: User }) {
     const name = nameOf(reminder);
     try {
       await api.json<void>(`/api/reminders/${reminder.id}`, { method: "DELETE" });
-      setListed((current) => current && { ...current, reminders: current.reminders.filter((r) => r.id !== reminder.id) });
+      update((current) => ({ ...current, reminders: current.reminders.filter((r) => r.id !== reminder.id) }));
       setListNote({ kind: "info", text: `Cancelled: ${name}` });
       heading.current?.focus(); // its button is gone: keep the keyboard in the list
     } catch (error) {

@@ -1,6 +1,9 @@
 import { type FormEvent, useEffect, useMemo, useState } from "react";
 import { api } from "../api/client";
 import type { ProfilePatch, Soul, User, VoiceOption } from "../api/types";
+import { type Note, NoteLine } from "../app/NoteLine";
+import { messageOf } from "../app/words";
+import { HomePlaceForm } from "./HomePlaceForm";
 
 // Each map must name every value the API accepts: the generated types check that.
 const STYLES = { warm: "Warm", formal: "Formal", casual: "Casual", playful: "Playful" } satisfies Record<
@@ -53,7 +56,7 @@ export function SettingsView({
   onSignOut: () => void;
 }) {
   const [voices, setVoices] = useState<VoiceOption[]>([]);
-  const [status, setStatus] = useState<{ kind: "saved" | "error"; text: string } | null>(null);
+  const [status, setStatus] = useState<Note>(null);
   const [busy, setBusy] = useState(false);
   const zones = useMemo(() => timezones(user.timezone), [user.timezone]);
 
@@ -61,7 +64,7 @@ export function SettingsView({
     api
       .json<VoiceOption[]>("/api/users/voices")
       .then(setVoices)
-      .catch((error: unknown) => setStatus({ kind: "error", text: String(error) }));
+      .catch((error: unknown) => setStatus({ kind: "error", text: messageOf(error) }));
   }, []);
 
   const save = async (event: FormEvent<HTMLFormElement>) => {
@@ -85,9 +88,9 @@ export function SettingsView({
     try {
       const saved = await api.json<User>("/api/users/me", { method: "PATCH", body: JSON.stringify(patch) });
       onSaved(saved);
-      setStatus({ kind: "saved", text: "Saved. The next reply uses these settings." });
+      setStatus({ kind: "info", text: "Saved. The next reply uses these settings." });
     } catch (error) {
-      setStatus({ kind: "error", text: error instanceof Error ? error.message : String(error) });
+      setStatus({ kind: "error", text: messageOf(error) });
     } finally {
       setBusy(false);
     }
@@ -146,12 +149,9 @@ export function SettingsView({
         <button type="submit" className="primary" disabled={busy}>
           Save
         </button>
-        {status && (
-          <p className={status.kind === "error" ? "error" : "success"} role={status.kind === "error" ? "alert" : "status"}>
-            {status.text}
-          </p>
-        )}
+        <NoteLine note={status} />
       </form>
+      <HomePlaceForm user={user} onSaved={onSaved} />
       <div className="account">
         <p>
           Signed in as <strong>{user.username}</strong>.
