@@ -71,9 +71,10 @@ class McpConnection:
                 await self._connect_and_wait()
             except asyncio.CancelledError:
                 raise
-            except BaseException as exc:
+            except BaseException as exc:  # a task group's failure is an exception group
                 failures += 1
-                self._lost(_reason(exc))
+                where = self.config.url or self.config.command
+                self._lost(f"{_reason(exc)} ({where})")
             delay = min(MAX_BACKOFF, 2.0 ** min(failures, 6))
             await asyncio.sleep(delay)
 

@@ -32,6 +32,10 @@ class McpServerList(BaseModel):
     servers: list[McpServerOut]
 
 
+class McpServerSaved(BaseModel):
+    name: str
+
+
 class McpServerIn(Strict):
     url: Annotated[
         str,
@@ -49,6 +53,7 @@ async def list_servers(admin: AdminUser, services: ServicesDep) -> McpServerList
 
 @router.put(
     "/servers/{name}",
+    response_model=McpServerSaved,
     status_code=status.HTTP_201_CREATED,
     responses={**error_responses(401, 403, 409, 422), 200: {"description": "Replaced."}},
 )
@@ -59,7 +64,7 @@ async def put_server(
     services: ServicesDep,
     response: Response,
     name: str = ServerName,
-) -> dict[str, str]:
+) -> McpServerSaved:
     """Connect a streamable-HTTP MCP server (stdio servers are set in the settings only:
     they are commands this machine runs)."""
     if name in services.mcp.configured:
@@ -68,7 +73,7 @@ async def put_server(
     if not await save_server(conn, config):
         response.status_code = status.HTTP_200_OK
     await services.mcp.reload()
-    return {"name": name}
+    return McpServerSaved(name=name)
 
 
 @router.delete(
