@@ -12,6 +12,7 @@ from typing import Any
 import asyncpg
 import httpx
 
+from tests.fakes.wire import AnthropicWire
 from tests.livekit_server import dispatched_credential
 from tests.support import Account, run
 
@@ -65,6 +66,16 @@ def wait_for(condition: Callable[[], bool], timeout: float = 5.0) -> bool:
 def last_user_text(request: dict[str, Any]) -> str:
     content = request["messages"][-1]["content"]
     return "".join(block.get("text", "") for block in content if block["type"] == "text")
+
+
+def tool_result(wire: AnthropicWire) -> str:
+    """What the tools told the model: the tool results of the wire's latest request."""
+    content = wire.requests[-1]["messages"][-1]["content"]
+    return "".join(
+        block["content"] if isinstance(block["content"], str) else block["content"][0]["text"]
+        for block in content
+        if block["type"] == "tool_result"
+    )
 
 
 def voice_worker(account: Account) -> tuple[httpx.Client, str]:

@@ -16,7 +16,13 @@ from butler.config import McpServerConfig, McpSettings
 from butler.users.models import Role
 from tests.fakes.mcp_server import serving_http
 from tests.fakes.wire import AnthropicWire, Reply
-from tests.integration.chat_helpers import text_of, voice_stream, voice_worker, wait_for
+from tests.integration.chat_helpers import (
+    text_of,
+    tool_result,
+    voice_stream,
+    voice_worker,
+    wait_for,
+)
 from tests.livekit_server import LiveKitServer
 from tests.support import Account, claude_at, live_server, make_settings, register, run
 
@@ -76,15 +82,6 @@ def connected(admin: Account, name: str) -> bool:
 
 def offered(wire: AnthropicWire) -> set[str]:
     return {t["name"] for t in wire.requests[-1].get("tools", [])}
-
-
-def tool_result(wire: AnthropicWire) -> str:
-    content = wire.requests[-1]["messages"][-1]["content"]
-    return "".join(
-        b["content"] if isinstance(b["content"], str) else b["content"][0]["text"]
-        for b in content
-        if b["type"] == "tool_result"
-    )
 
 
 def use(account: Account, wire: AnthropicWire, tool: str, arguments: dict[str, Any]) -> str:

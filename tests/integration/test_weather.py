@@ -9,7 +9,7 @@ import pytest
 
 from tests.fakes.open_meteo import FakeOpenMeteo
 from tests.fakes.wire import AnthropicWire, Reply
-from tests.integration.chat_helpers import text_of, voice_stream, voice_worker
+from tests.integration.chat_helpers import text_of, tool_result, voice_stream, voice_worker
 from tests.livekit_server import LiveKitServer
 from tests.support import Account, claude_at, live_server, make_settings, register
 
@@ -41,16 +41,6 @@ def server(
 @pytest.fixture
 def person(server: str, dsn: str) -> Account:
     return register(server, dsn)
-
-
-def tool_result(wire: AnthropicWire) -> str:
-    """What the weather tool told the model (the last request's tool result)."""
-    content = wire.requests[-1]["messages"][-1]["content"]
-    return "".join(
-        block["content"] if isinstance(block["content"], str) else block["content"][0]["text"]
-        for block in content
-        if block["type"] == "tool_result"
-    )
 
 
 def ask(person: Account, wire: AnthropicWire, arguments: dict[str, object]) -> str:

@@ -18,8 +18,8 @@ from butler.agent.quick_answer import QuickAnswer
 from butler.agent.reminder_tools import choose_timer, spoken_span, timer_label
 from butler.db.pool import connection
 from butler.errors import ButlerError
-from butler.reminders.store import ReminderStore
-from butler.reminders.timer_phrases import TimerCommand, understand
+from butler.reminders.store import ReminderStore, database_now
+from butler.reminders.timer_phrases import TimerCommand, might_be_timer, understand
 from butler.tools.base import Channel
 from butler.users.models import User
 
@@ -35,6 +35,8 @@ class TimerTurns:
         self, user: User, text: str, channel: Channel = "text", *, act_when_heard: bool = False
     ) -> QuickAnswer | None:
         started = time.perf_counter()
+        if not might_be_timer(text):
+            return None  # (most turns: no thread hop on the way to the first token)
         command = await asyncio.to_thread(understand, text)
         if command is None or (command.action == "cancel" and act_when_heard):
             return None
@@ -72,7 +74,7 @@ class TimerTurns:
             running = [choose_timer(running, command.name)]
         if not running:
             return "No timers are running.", None
-        now = await conn.fetchval("SELECT now()")
+        now = await database_now(conn)
         lines = [
             f"{timer_label(t.text).capitalize()}: {spoken_span(t.seconds_left(now))} left."
             for t in running

@@ -67,22 +67,7 @@ async def claim(
         lease_seconds,
         MAX_ATTEMPTS,
     )
-    return [
-        Delivery(
-            Firing(
-                id=r["id"],
-                reminder_id=r["reminder_id"],
-                user_id=r["user_id"],
-                kind=r["kind"],
-                text=r["text"],
-                due_at=r["due_at"],
-                fired_at=r["fired_at"],
-            ),
-            channel,
-            r["attempts"],
-        )
-        for r in rows
-    ]
+    return [Delivery(Firing.from_record(r), channel, r["attempts"]) for r in rows]
 
 
 async def sent(conn: asyncpg.Connection, delivery: Delivery, detail: str | None = None) -> None:

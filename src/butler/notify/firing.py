@@ -34,6 +34,19 @@ class Firing:
     due_at: datetime
     fired_at: datetime
 
+    @classmethod
+    def from_record(cls, record: asyncpg.Record) -> Firing:
+        """From a butler.reminder_firings row."""
+        return cls(
+            id=record["id"],
+            reminder_id=record["reminder_id"],
+            user_id=record["user_id"],
+            kind=record["kind"],
+            text=record["text"],
+            due_at=record["due_at"],
+            fired_at=record["fired_at"],
+        )
+
     @property
     def late_seconds(self) -> float:
         return max(0.0, (self.fired_at - self.due_at).total_seconds())
@@ -86,15 +99,7 @@ async def _record_firing(conn: asyncpg.Connection, row: asyncpg.Record) -> Firin
     )
     if record is None:
         return None  # that occurrence has fired already
-    return Firing(
-        id=record["id"],
-        reminder_id=record["reminder_id"],
-        user_id=record["user_id"],
-        kind=record["kind"],
-        text=record["text"],
-        due_at=record["due_at"],
-        fired_at=record["fired_at"],
-    )
+    return Firing.from_record(record)
 
 
 async def _move_on(conn: asyncpg.Connection, row: asyncpg.Record) -> None:

@@ -91,7 +91,7 @@ class ReminderStore:
         what = clean_text(text, "text")
         if not what:
             raise InvalidInput("text is empty: say what to remind of")
-        now = await _now(conn)
+        now = await database_now(conn)
         check_due(due_at, now)
         rule = None
         if recurrence is not None and recurrence.strip():
@@ -114,7 +114,7 @@ class ReminderStore:
         label = clean_text(name, "the timer's name")
         if not timedelta(seconds=1) <= duration <= MAX_TIMER:
             raise InvalidInput("a timer runs from one second to 24 hours")
-        due_at = await _now(conn) + duration
+        due_at = await database_now(conn) + duration
         seconds = int(duration.total_seconds())
         return await self._insert(
             conn, user_id, "timer", label, due_at, None, timezone, seconds, held=held
@@ -202,7 +202,7 @@ class ReminderStore:
         return done is not None
 
 
-async def _now(conn: asyncpg.Connection) -> datetime:
+async def database_now(conn: asyncpg.Connection) -> datetime:
     """The database's clock: every process (and every server on one database) judges
     "due" and "in the past" by the same one."""
     now: datetime = await conn.fetchval("SELECT now()")

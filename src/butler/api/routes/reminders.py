@@ -19,6 +19,7 @@ from butler.api.reminder_schemas import (
 from butler.api.schemas import error_responses
 from butler.errors import NotFound
 from butler.notify.push import check_keys
+from butler.reminders.store import database_now
 
 router = APIRouter(tags=["reminders"])
 
@@ -27,7 +28,7 @@ router = APIRouter(tags=["reminders"])
 async def list_reminders(user: CurrentUser, conn: Db, services: ServicesDep) -> ReminderList:
     """Your waiting reminders and timers, soonest first."""
     found = await services.notify.store.upcoming(conn, user.id)
-    now = await conn.fetchval("SELECT now()")
+    now = await database_now(conn)
     return ReminderList(reminders=[ReminderOut.of(r, now) for r in found])
 
 
@@ -49,7 +50,7 @@ async def add_reminder(
         recurrence=body.recurrence,
         timezone=user.timezone,
     )
-    return ReminderOut.of(reminder, await conn.fetchval("SELECT now()"))
+    return ReminderOut.of(reminder, await database_now(conn))
 
 
 @router.delete(
