@@ -1,0 +1,1 @@
+"""Channels other than the web app and voice: how people reach Butler from elsewhere."""

@@ -1,0 +1,1 @@
+"""The WhatsApp channel: messages and voice notes to and from Butler."""
