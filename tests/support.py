@@ -34,6 +34,7 @@ from butler.config import (
     RemindersSettings,
     Settings,
     WeatherSettings,
+    WhatsAppSettings,
 )
 from butler.db.pool import init_connection
 from butler.tools.base import Tool
@@ -64,6 +65,7 @@ def make_settings(
     home_assistant: dict[str, Any] | None = None,
     reminders: dict[str, Any] | None = None,
     weather: dict[str, Any] | None = None,
+    whatsapp: dict[str, Any] | None = None,
     **auth: Any,
 ) -> Settings:
     """Test settings. Learning is off unless `memory` turns it on: its background model
@@ -90,6 +92,7 @@ def make_settings(
         weather=WeatherSettings(
             **{"forecast_url": DEAD_URL, "geocoding_url": DEAD_URL, **(weather or {})}
         ),
+        whatsapp=WhatsAppSettings(**(whatsapp or {})),
         # The tests' push service listens on 127.0.0.1; reminders are looked for often.
         reminders=RemindersSettings(
             **{

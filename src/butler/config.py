@@ -118,6 +118,9 @@ class LLMSettings(BaseModel):
     max_tokens: int = Field(default=1024, ge=16, le=32_000)
     timeout_seconds: float = Field(default=30.0, gt=0, le=600)
     retry_attempts: int = Field(default=3, ge=1, le=6)
+    # Whether the model is shown photos sent on WhatsApp; unset: yes for Claude, no for
+    # an OpenAI-compatible server (set true for a vision model there).
+    vision: bool | None = None
 
     def key(self) -> str | None:
         """The API key for the chosen provider; ANTHROPIC_API_KEY only ever goes to Claude."""
@@ -316,6 +319,36 @@ class McpSettings(BaseModel):
     connect_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
 
 
+class WhatsAppSettings(BaseModel):
+    """The WhatsApp Cloud API channel: off until all four secrets are set."""
+
+    access_token: SecretStr | None = None  # a system user's permanent token
+    phone_number_id: str | None = Field(default=None, pattern=r"^[0-9]{1,30}$")
+    app_secret: SecretStr | None = None  # signs every webhook (X-Hub-Signature-256)
+    verify_token: SecretStr | None = None  # you choose it; Meta echoes it when subscribing
+    api_base_url: str = "https://graph.facebook.com/v24.0"
+    # Butler's number as people see it (shown in the app next to "link your number").
+    display_number: str | None = Field(default=None, max_length=40)
+    # Approved message templates for messages Butler starts outside WhatsApp's 24-hour
+    # window: a reminder (one body parameter: the reminder) and a linking code (an
+    # authentication template). Unset: a reminder falls back to push, and a code needs
+    # the person to have written to Butler in the last 24 hours.
+    reminder_template: str | None = Field(default=None, max_length=512)
+    code_template: str | None = Field(default=None, max_length=512)
+    template_language: str = Field(default="en", pattern=r"^[a-z]{2,3}(_[A-Z]{2})?$")
+    timeout_seconds: float = Field(default=15.0, gt=0, le=120)
+    poll_seconds: float = Field(default=1.0, ge=0.05, le=60)
+    # How long a process owns a received message it is answering before another takes
+    # it over (it died): longer than a slow turn.
+    lease_seconds: float = Field(default=180.0, ge=1, le=3600)
+
+    @property
+    def configured(self) -> bool:
+        return bool(
+            self.access_token and self.phone_number_id and self.app_secret and self.verify_token
+        )
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="BUTLER_",
@@ -349,6 +382,7 @@ class Settings(BaseSettings):
     reminders: RemindersSettings = RemindersSettings()
     weather: WeatherSettings = WeatherSettings()
     mcp: McpSettings = McpSettings()
+    whatsapp: WhatsAppSettings = WhatsAppSettings()
 
     @property
     def cookie_secure(self) -> bool:

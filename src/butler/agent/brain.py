@@ -64,6 +64,8 @@ class TurnRequest:
     # The caller carries home actions out once its reply is heard (the voice worker,
     # which asks before the turn is over): they are planned, and named in the end event.
     act_when_heard: bool = False
+    # Pictures with the words (a WhatsApp photo), shown to a model that can see them.
+    images: tuple[llm.ImagePart, ...] = ()
 
 
 def _background(work: Coroutine[Any, Any, T]) -> asyncio.Future[T]:
@@ -93,12 +95,14 @@ def history_messages(entries: list[history.HistoryEntry]) -> list[llm.Message]:
     ]
 
 
-def _with_user_turn(past: list[llm.Message], text: str) -> list[llm.Message]:
+def _with_user_turn(
+    past: list[llm.Message], text: str, images: tuple[llm.ImagePart, ...] = ()
+) -> list[llm.Message]:
     if past and past[-1].role == "user":
         # The last stored turn has no reply (it should not happen, but never send two
         # user messages in a row): keep the new message as the user's latest word.
         past = past[:-1]
-    return [*past, llm.Message.user(text)]
+    return [*past, llm.Message.user_with_images(text, images)]
 
 
 class Brain:
@@ -202,7 +206,7 @@ class Brain:
     ) -> AsyncIterator[AgentEvent]:
         past, facts = await (context if context is not None else self._context(request))
         user = request.user
-        messages = _with_user_turn(past, request.text)
+        messages = _with_user_turn(past, request.text, request.images)
         ctx = ToolContext(user, request.channel, request.session_id, self.clock)
         system = prompts.system_prompt(user.soul, user, request.channel)
         volatile = prompts.volatile_context(user, self.clock(), facts)

@@ -34,6 +34,7 @@ from butler.api.routes import (
     users,
     voice,
     voice_notices,
+    whatsapp,
 )
 from butler.api.routes import home as home_routes
 from butler.api.routes import (
@@ -46,6 +47,7 @@ from butler.api.web import NoStoreApi, mount_web_app
 from butler.auth.accounts import Accounts, AuthPolicy
 from butler.auth.livekit_rooms import LiveKitRooms, RoomPolicy
 from butler.auth.tokens import TokenService
+from butler.channels.whatsapp.service import open_whatsapp
 from butler.config import Mode, Settings
 from butler.db.pool import create_pool
 from butler.errors import ConfigError
@@ -218,9 +220,14 @@ def create_app(settings: Settings, dsn: str, *, extra_tools: Sequence[Tool] = ()
             ),
         )
         services = build_services(settings, pool, memory, home, notify, weather, mcp, extra_tools)
+        services.whatsapp = open_whatsapp(
+            pool, services.brain, settings.whatsapp, settings.stt, settings.tts
+        )
         app.state.services = services
         memory.start()
         await home.start()
+        if services.whatsapp is not None:
+            services.whatsapp.start(notify.dispatcher)  # before the dispatcher's first poll
         notify.start()
         await mcp.start()
         try:
@@ -228,6 +235,8 @@ def create_app(settings: Settings, dsn: str, *, extra_tools: Sequence[Tool] = ()
         finally:
             await mcp.aclose()
             await notify.aclose()
+            if services.whatsapp is not None:
+                await services.whatsapp.aclose()
             await weather_client.aclose()
             await home.aclose()
             await memory.aclose()
@@ -240,7 +249,11 @@ def create_app(settings: Settings, dsn: str, *, extra_tools: Sequence[Tool] = ()
     redact_tokens()
     app = FastAPI(title="Butler API", version="0.1.0", lifespan=lifespan)
     install_error_handlers(app)
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.server.max_body_bytes)
+    app.add_middleware(
+        BodyLimitMiddleware,
+        max_bytes=settings.server.max_body_bytes,
+        path_limits={whatsapp.WEBHOOK_PATH: whatsapp.WEBHOOK_MAX_BYTES},
+    )
     app.add_middleware(NoStoreApi)
     for router in (
         health.router,
@@ -257,6 +270,7 @@ def create_app(settings: Settings, dsn: str, *, extra_tools: Sequence[Tool] = ()
         reminders.router,
         voice_notices.router,
         mcp_routes.router,
+        whatsapp.router,
     ):
         app.include_router(router)
     _publish_stream_events(app)

@@ -16,14 +16,19 @@ class BodyTooLarge(HTTPException):
 
 
 class BodyLimitMiddleware:
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(
+        self, app: ASGIApp, max_bytes: int, *, path_limits: dict[str, int] | None = None
+    ) -> None:
         self.app = app
-        self.max_bytes = max_bytes
+        self.default_max_bytes = max_bytes
+        # Routes whose senders send more (a WhatsApp webhook can batch many updates).
+        self.path_limits = path_limits or {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        max_bytes = self.path_limits.get(scope.get("path", ""), self.default_max_bytes)
         for name, value in scope.get("headers", []):
             if name == b"content-length":
                 try:
@@ -31,8 +36,8 @@ class BodyLimitMiddleware:
                 except ValueError:
                     await self._reject(send, 400, "bad_request", "Invalid Content-Length header.")
                     return
-                if declared > self.max_bytes:
-                    await self._reject_too_large(send)
+                if declared > max_bytes:
+                    await self._reject_too_large(send, max_bytes)
                     return
 
         received = 0
@@ -43,8 +48,8 @@ class BodyLimitMiddleware:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_bytes:
-                    raise BodyTooLarge(self.max_bytes)
+                if received > max_bytes:
+                    raise BodyTooLarge(max_bytes)
             return message
 
         async def tracking_send(message: Message) -> None:
@@ -57,10 +62,10 @@ class BodyLimitMiddleware:
             await self.app(scope, limited_receive, tracking_send)
         except BodyTooLarge:
             if not response_started:
-                await self._reject_too_large(send)
+                await self._reject_too_large(send, max_bytes)
 
-    async def _reject_too_large(self, send: Send) -> None:
-        await self._reject(send, 413, "body_too_large", BodyTooLarge(self.max_bytes).detail)
+    async def _reject_too_large(self, send: Send, max_bytes: int) -> None:
+        await self._reject(send, 413, "body_too_large", BodyTooLarge(max_bytes).detail)
 
     @staticmethod
     async def _reject(send: Send, status: int, code: str, message: str) -> None:

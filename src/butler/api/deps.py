@@ -16,6 +16,7 @@ from butler.auth import voice_sessions
 from butler.auth.accounts import Accounts
 from butler.auth.livekit_rooms import LiveKitRooms
 from butler.auth.tokens import TokenService, VoiceSession
+from butler.channels.whatsapp.service import WhatsApp
 from butler.config import LiveKitSettings
 from butler.db.pool import connection
 from butler.errors import Forbidden, NotAuthenticated
@@ -62,6 +63,7 @@ class Services:
     weather: OpenMeteo
     mcp: McpService
     local_authority: Path | None = None  # served at /ca.crt when Butler made its own
+    whatsapp: WhatsApp | None = None  # None until BUTLER_WHATSAPP__* is set
 
 
 def get_services(request: Request) -> Services:

@@ -6,6 +6,7 @@ tool definitions and the stable system prompt) and raw stream events back to our
 
 from __future__ import annotations
 
+import base64
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -13,6 +14,7 @@ import anthropic
 import httpx2
 
 from butler.llm.base import (
+    ImagePart,
     LLMError,
     LLMEvent,
     LLMProvider,
@@ -45,6 +47,17 @@ def _content(message: Message) -> list[dict[str, Any]]:
     for part in message.parts:
         if isinstance(part, TextPart):
             blocks.append({"type": "text", "text": part.text})
+        elif isinstance(part, ImagePart):
+            blocks.append(
+                {
+                    "type": "image",
+                    "source": {
+                        "type": "base64",
+                        "media_type": part.media_type,
+                        "data": base64.b64encode(part.data).decode(),
+                    },
+                }
+            )
         elif isinstance(part, ToolUsePart):
             blocks.append(
                 {"type": "tool_use", "id": part.id, "name": part.name, "input": part.arguments}

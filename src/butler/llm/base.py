@@ -41,7 +41,15 @@ class ToolResultPart:
     is_error: bool = False
 
 
-Part = TextPart | ToolUsePart | ToolResultPart
+@dataclass(frozen=True)
+class ImagePart:
+    """A picture the person sent (a WhatsApp photo), for models that can see."""
+
+    media_type: str  # image/jpeg, image/png, image/webp or image/gif
+    data: bytes
+
+
+Part = TextPart | ImagePart | ToolUsePart | ToolResultPart
 
 
 @dataclass(frozen=True)
@@ -52,6 +60,10 @@ class Message:
     @classmethod
     def user(cls, text: str) -> Message:
         return cls("user", (TextPart(text),))
+
+    @classmethod
+    def user_with_images(cls, text: str, images: tuple[ImagePart, ...]) -> Message:
+        return cls("user", (*images, TextPart(text)))
 
     @classmethod
     def assistant(cls, text: str) -> Message:
@@ -141,6 +153,8 @@ class LLMProvider(ABC):
     """One vendor. `_stream` translates; `stream` adds the shared retry behaviour."""
 
     name: str = "llm"
+    # Whether the model is given the pictures people send (ImagePart) or told of them.
+    sees_images: bool = False
 
     def __init__(self, *, model: str, retry: RetryPolicy | None = None) -> None:
         self.model = model

@@ -38,5 +38,9 @@ def build_provider(settings: LLMSettings) -> tuple[LLMProvider | None, str]:
             timeout_seconds=settings.timeout_seconds,
             retry=retry,
         )
+    # Claude sees pictures; an OpenAI-compatible server's model may not: it says so.
+    provider.sees_images = (
+        settings.vision if settings.vision is not None else settings.provider == "anthropic"
+    )
     where = settings.base_url or "the vendor's API"
     return provider, f"{settings.provider} model {settings.model} at {where}"

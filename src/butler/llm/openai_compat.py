@@ -3,6 +3,7 @@ official `openai` SDK: streaming with tools. Translation only."""
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import AsyncIterator
 from typing import Any
@@ -11,6 +12,7 @@ import httpx2
 import openai
 
 from butler.llm.base import (
+    ImagePart,
     LLMError,
     LLMEvent,
     LLMProvider,
@@ -66,6 +68,16 @@ def _convert(message: Message) -> list[dict[str, Any]]:
         for p in message.parts
         if isinstance(p, ToolResultPart)
     ]
+    images = [
+        {
+            "type": "image_url",
+            "image_url": {"url": f"data:{p.media_type};base64,{base64.b64encode(p.data).decode()}"},
+        }
+        for p in message.parts
+        if isinstance(p, ImagePart)
+    ]
+    if images:
+        return [*results, {"role": "user", "content": [*images, {"type": "text", "text": text}]}]
     return results + ([{"role": "user", "content": text}] if text else [])
 
 

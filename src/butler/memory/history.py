@@ -134,3 +134,16 @@ async def mark_interrupted(
         delivered_text,
     )
     return result != "UPDATE 0"
+
+
+async def reply_to_turn(conn: asyncpg.Connection, user_id: uuid.UUID, turn_id: str) -> str | None:
+    """The stored reply of the turn with this id, if it completed (a channel that runs a
+    turn once per received message asks before running it again)."""
+    reply = await conn.fetchval(
+        """SELECT content FROM butler.conversation_history
+           WHERE user_id = $1 AND role = 'assistant' AND metadata->>'turn_id' = $2
+           ORDER BY id DESC LIMIT 1""",
+        user_id,
+        turn_id,
+    )
+    return None if reply is None else str(reply)

@@ -1,4 +1,5 @@
-"""The loop each API process runs: fire what is due, then send the push deliveries.
+"""The loop each API process runs: fire what is due, then send its deliveries (push,
+and any other channel that registered a sender: WhatsApp).
 
 Every process runs it; the row locks in firing and delivery make sure each reminder
 fires once and each delivery is sent by one process at a time. A failing database or
@@ -10,6 +11,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
@@ -26,6 +29,19 @@ from butler.notify.wording import notice
 log = logging.getLogger(__name__)
 
 EXPIRE_EVERY = 30  # polls between sweeps of deliveries nobody will send any more
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """How sending one delivery went: `retry_in` seconds to try again after a failure
+    that may pass, None for one that cannot."""
+
+    sent: bool
+    detail: str
+    retry_in: float | None = None
+
+
+DeliverySender = Callable[[Delivery], Awaitable[Attempt]]
 
 
 def retry_delay(attempts: int) -> float:
@@ -51,6 +67,15 @@ class Dispatcher:
         self._production = production
         self._allow_private = allow_private
         self._task: asyncio.Task[None] | None = None
+        self._senders: dict[delivery.Channel, DeliverySender] = {"push": self._push}
+
+    def add_channel(self, channel: delivery.Channel, sender: DeliverySender) -> None:
+        self._senders[channel] = sender
+
+    @property
+    def channels(self) -> frozenset[delivery.Channel]:
+        """What firing should make deliveries for (voice is taken by the sessions)."""
+        return frozenset(self._senders) | {"voice"}
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="reminder-dispatcher")
@@ -75,17 +100,34 @@ class Dispatcher:
 
     async def tick(self, *, sweep: bool = False) -> None:
         async with connection(self._pool) as conn:
-            fired = await fire_due(conn)
+            fired = await fire_due(conn, channels=self.channels)
             for firing in fired:
                 late = firing.late_seconds
                 log.info("reminder fired%s", f" {late:.0f} s late" if late >= 1 else "")
             if sweep:
                 await delivery.expire_stale(conn)
-            pushes = await delivery.claim(conn, "push")
-        for each in pushes:
-            await self._push(each)
+            jobs = [
+                (job, sender)
+                for channel, sender in self._senders.items()
+                for job in await delivery.claim(conn, channel)
+            ]
+        for job, sender in jobs:
+            await self._send(job, sender)
 
-    async def _push(self, job: Delivery) -> None:
+    async def _send(self, job: Delivery, sender: DeliverySender) -> None:
+        try:
+            attempt = await sender(job)
+        except Exception as exc:  # a sender's bug must not stop the others' deliveries
+            log.exception("reminders: a %s delivery failed", job.channel)
+            attempt = Attempt(False, f"{type(exc).__name__}: {exc}", retry_delay(job.attempts))
+        async with connection(self._pool) as conn:
+            if attempt.sent:
+                await delivery.sent(conn, job, attempt.detail[:500])
+            else:
+                await delivery.failed(conn, job, attempt.detail[:500], retry_in=attempt.retry_in)
+                log.warning("reminders: a %s delivery failed: %s", job.channel, attempt.detail)
+
+    async def _push(self, job: Delivery) -> Attempt:
         said = notice(job.firing)
         payload: dict[str, Any] = {
             "title": said.title,
@@ -97,9 +139,7 @@ class Dispatcher:
         async with connection(self._pool) as conn:
             subscriptions = await self._subscriptions.of_user(conn, job.firing.user_id)
         if not subscriptions:
-            async with connection(self._pool) as conn:
-                await delivery.failed(conn, job, "no browser subscribed", retry_in=None)
-            return
+            return Attempt(False, "no browser subscribed")
         sent = retry = 0
         details = []
         for subscription in subscriptions:
@@ -127,11 +167,7 @@ class Dispatcher:
                 elif result.outcome == "gone":
                     await self._subscriptions.forget(conn, subscription)
             retry += result.outcome == "retry"
-        detail = "; ".join(details)[:500]
-        async with connection(self._pool) as conn:
-            if sent:
-                await delivery.sent(conn, job, detail)
-            else:
-                wait = retry_delay(job.attempts) if retry else None
-                await delivery.failed(conn, job, detail, retry_in=wait)
-                log.warning("reminders: a push was not delivered: %s", detail)
+        detail = "; ".join(details)
+        return Attempt(
+            bool(sent), detail, retry_delay(job.attempts) if retry and not sent else None
+        )

@@ -13,6 +13,7 @@ one's occurrences were missed, and its next occurrence is the first one to come.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -52,16 +53,24 @@ class Firing:
         return max(0.0, (self.fired_at - self.due_at).total_seconds())
 
 
-async def fire_due(conn: asyncpg.Connection, *, batch: int = BATCH) -> list[Firing]:
+async def fire_due(
+    conn: asyncpg.Connection,
+    *,
+    channels: Collection[str] = ("push", "voice"),
+    batch: int = BATCH,
+) -> list[Firing]:
     """Fire what is due now (at most `batch`); the firings made, with their deliveries
-    recorded. Each is fired by exactly one caller."""
+    recorded for those of `channels` that reach the person. Each is fired by exactly
+    one caller."""
     fired: list[Firing] = []
     async with conn.transaction():
         rows = await conn.fetch(
             """SELECT r.*, now() AS now,
                       EXISTS (SELECT 1 FROM butler.voice_sessions s
                               WHERE s.user_id = r.user_id AND s.ended_at IS NULL
-                                AND s.expires_at > now()) AS in_voice_session
+                                AND s.expires_at > now()) AS in_voice_session,
+                      EXISTS (SELECT 1 FROM butler.whatsapp_links w
+                              WHERE w.user_id = r.user_id) AS on_whatsapp
                FROM butler.reminders r
                WHERE r.status = 'pending' AND r.due_at <= now()
                ORDER BY r.due_at
@@ -73,10 +82,18 @@ async def fire_due(conn: asyncpg.Connection, *, batch: int = BATCH) -> list[Firi
             firing = await _record_firing(conn, row)
             if firing is not None:
                 fired.append(firing)
-                channels = ["push"] + (["voice"] if row["in_voice_session"] else [])
+                reaching = {
+                    "push": True,
+                    "voice": row["in_voice_session"],
+                    "whatsapp": row["on_whatsapp"],
+                }
                 await conn.executemany(
                     "INSERT INTO butler.deliveries (firing_id, channel) VALUES ($1, $2)",
-                    [(firing.id, channel) for channel in channels],
+                    [
+                        (firing.id, c)
+                        for c, reaches in reaching.items()
+                        if reaches and c in channels
+                    ],
                 )
             await _move_on(conn, row)
     return fired
