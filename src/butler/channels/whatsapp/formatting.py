@@ -6,8 +6,8 @@ lists and tables become plain text that reads well. The conversion is deliberate
 conservative: a delimiter only counts as emphasis at a word boundary, and URLs, file
 paths and code are set aside first, so `2*3*4`, snake_case_words or `/tmp/my_file` come
 through as written. It works line by line (WhatsApp's markup does not span lines) and is
-made of regular expressions with bounded spans, so it never raises and stays linear on
-long replies.
+made of regular expressions with bounded spans, so it stays linear on long replies; if a
+rule ever failed, the reply would go out as written rather than not at all.
 """
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ _EMPHASIS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
             _BOLD + r"\1" + _BOLD,
         ),
         (
-            r"(?<![\w\\])__(?![\s_])" + _SPAN + r"(?<![\s_])__(?![\w(])(?![./:-]\w)",
+            r"(?<!\w)__(?![\s_])" + _SPAN + r"(?<![\s_])__(?![\w(])(?![./:-]\w)",
             _BOLD + r"\1" + _BOLD,
         ),
         (
@@ -54,7 +54,7 @@ _EMPHASIS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
             _ITALIC + r"\1" + _ITALIC,
         ),
         (
-            r"(?<![\w\\])_(?![\s_])" + _SPAN + r"(?<![\s_])_(?![\w(])(?![./:-]\w)",
+            r"(?<!\w)_(?![\s_])" + _SPAN + r"(?<![\s_])_(?![\w(])(?![./:-]\w)",
             _ITALIC + r"\1" + _ITALIC,
         ),
         (r"(?<!~)~~(?![\s~])" + _SPAN + r"(?<![\s~])~~(?!~)", _STRIKE + r"\1" + _STRIKE),
@@ -282,11 +282,11 @@ def _bare(address: str) -> str:
 
 def _trim(address: str) -> str:
     """A bare URL or path without the punctuation that ends the sentence around it."""
-    while address and (
-        address[-1] in _TRAILING or (address[-1] == ")" and address.count("(") < address.count(")"))
-    ):
-        address = address[:-1]
-    return address
+    end, unopened = len(address), address.count(")") - address.count("(")
+    while end and (address[end - 1] in _TRAILING or (address[end - 1] == ")" and unopened > 0)):
+        unopened -= address[end - 1] == ")"
+        end -= 1
+    return address[:end]
 
 
 # --- splitting --------------------------------------------------------------------------
