@@ -592,3 +592,20 @@ def test_outside_the_window_a_reminder_uses_the_template_or_is_left_to_push(
         assert "24-hour window" in detail and "push" in detail
         assert "push" in deliveries(made["id"])  # the push delivery carries it
         assert cloud.sent_to(number) == []
+
+
+def test_a_number_gets_only_so_many_codes_a_day(
+    server: str, dsn: str, cloud: FakeWhatsAppCloud
+) -> None:
+    """Anyone signed in may type any number: a stranger's phone is not spammed."""
+    number = new_number()
+    answers = []
+    for _ in range(6):
+        person = register(server, dsn)  # a new person each time: no 30-second wait
+        answers.append(
+            person.client.post(
+                "/api/users/me/whatsapp", json={"phone_number": f"+{number}"}, headers=person.auth
+            ).status_code
+        )
+    assert answers == [202] * 5 + [429]
+    assert len(cloud.sent_to(number)) == 5

@@ -32,8 +32,8 @@ _CHANNEL_RULES = {
     ),
     "text": "You are chatting in a web app; markdown is fine when it helps.",
     "whatsapp": (
-        "You are chatting on WhatsApp: short messages, *bold* and _italic_ only, no tables "
-        "or headings."
+        "You are chatting on WhatsApp: keep messages short. Plain markdown (**bold**, "
+        "_italic_, lists) is turned into WhatsApp's own formatting; no tables or headings."
     ),
 }
 

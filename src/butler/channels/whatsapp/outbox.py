@@ -32,6 +32,17 @@ async def record_sent(
     )
 
 
+async def sent_lately(conn: asyncpg.Connection, phone_number: str, kind: str) -> int:
+    """How many messages of `kind` went to the number in the last day."""
+    count = await conn.fetchval(
+        """SELECT count(*) FROM butler.whatsapp_sent
+           WHERE phone_number = $1 AND kind = $2 AND sent_at > now() - interval '1 day'""",
+        phone_number,
+        kind,
+    )
+    return int(count or 0)
+
+
 async def apply_status(conn: asyncpg.Connection, update: StatusUpdate) -> None:
     """Move a sent message's status forward only (Meta's statuses arrive out of order);
     a failure is a problem for admins to see."""

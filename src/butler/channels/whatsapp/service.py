@@ -18,10 +18,12 @@ from butler.channels.whatsapp.speech import Speaker, Transcriber
 from butler.channels.whatsapp.transport import Transport
 from butler.config import STTSettings, TTSSettings, WhatsAppSettings
 from butler.db.pool import connection
-from butler.errors import Conflict
+from butler.errors import Conflict, RateLimited
 from butler.notify.dispatcher import Dispatcher
 
 log = logging.getLogger(__name__)
+
+CODES_PER_NUMBER_PER_DAY = 5
 
 
 class WhatsApp:
@@ -68,6 +70,12 @@ class WhatsApp:
         number = links.whatsapp_id(phone_number)
         code = links.new_code()
         async with connection(self._pool) as conn:
+            # Codes go to any number a person types: a number gets only so many a day.
+            if await outbox.sent_lately(conn, number, "code") >= CODES_PER_NUMBER_PER_DAY:
+                raise RateLimited(
+                    "That number has been sent enough codes today; try again tomorrow.",
+                    retry_after_seconds=3600,
+                )
             await links.start_linking(conn, user_id, number, code)
         try:
             sent = await self._send_code(number, code)
