@@ -106,6 +106,37 @@ def _home_saved_in_the_app(settings: Settings, dsn: str) -> tuple[bool, str, str
     return _sign_in(chosen.url, chosen.token, timeout, "app")
 
 
+WHATSAPP_SETTINGS = ("access_token", "phone_number_id", "app_secret", "verify_token")
+
+
+def _whatsapp(settings: Settings) -> tuple[bool, str, str] | None:
+    """Ask the Graph API for Butler's number, if WhatsApp is configured."""
+    from butler.channels.whatsapp.graph import GraphClient, WhatsAppError
+
+    config = settings.whatsapp
+    given = [name for name in WHATSAPP_SETTINGS if getattr(config, name)]
+    if not given:
+        return None
+    if not config.configured or not config.access_token or not config.phone_number_id:
+        missing = ", ".join(
+            f"BUTLER_WHATSAPP__{n.upper()}" for n in WHATSAPP_SETTINGS if n not in given
+        )
+        return False, "WhatsApp", f"set {missing} as well"
+    token, number_id = config.access_token.get_secret_value(), config.phone_number_id
+
+    async def ask() -> str:
+        graph = GraphClient(config.api_base_url, number_id, token, timeout=config.timeout_seconds)
+        try:
+            return await graph.number()
+        finally:
+            await graph.aclose()
+
+    try:
+        return True, "WhatsApp", f"number {asyncio.run(ask())}, token accepted"
+    except WhatsAppError as exc:
+        return False, "WhatsApp", f"{config.api_base_url}: {exc.message}"
+
+
 def _voice(settings: Settings) -> list[tuple[bool, str, str]]:
     """The LiveKit server (embedded or configured) and, embedded, the voice worker."""
     lk = settings.livekit
@@ -155,6 +186,9 @@ def diagnose(settings: Settings, database_url: str | None) -> list[str]:
     home = _home_assistant(settings)
     if home is not None:
         check(*home)
+    whatsapp = _whatsapp(settings)
+    if whatsapp is not None:
+        check(*whatsapp)
     where = "external (BUTLER_DATABASE_URL)" if database_url else "embedded"
     try:
         with open_database(settings.data_dir, database_url) as dsn:

@@ -28,6 +28,7 @@ PHONE_NUMBER_ID = "106540352242922"
 ACCESS_TOKEN = "EAAtest-access-token"
 APP_SECRET = "test-app-secret-0123456789abcdef"
 VERIFY_TOKEN = "test-verify-token"
+DISPLAY_NUMBER = "+1 555-000-1111"
 WEBHOOK = "/api/channels/whatsapp/webhook"
 
 
@@ -159,9 +160,18 @@ class FakeWhatsAppCloud:
             self.uploads.append((data, mime))
         return JSONResponse({"id": self.add_media(data, mime)})
 
-    async def _media_url(self, request: Request) -> Response:
+    async def _node(self, request: Request) -> Response:
+        """GET /{id}: the business number (what `butler doctor` asks), or a media URL."""
         if not self._authorised(request):
             return self._error(401, 190, "Invalid OAuth access token.")
+        if request.path_params["media_id"] == PHONE_NUMBER_ID:
+            return JSONResponse(
+                {
+                    "display_phone_number": DISPLAY_NUMBER,
+                    "verified_name": "Butler",
+                    "id": PHONE_NUMBER_ID,
+                }
+            )
         media_id = request.path_params["media_id"]
         if media_id not in self.media:
             return self._error(404, 100, "Unsupported get request.")
@@ -189,7 +199,7 @@ class FakeWhatsAppCloud:
             routes=[
                 Route(f"/{VERSION}/{{number_id}}/messages", self._messages, methods=["POST"]),
                 Route(f"/{VERSION}/{{number_id}}/media", self._upload, methods=["POST"]),
-                Route(f"/{VERSION}/{{media_id}}", self._media_url, methods=["GET"]),
+                Route(f"/{VERSION}/{{media_id}}", self._node, methods=["GET"]),
                 Route("/download/{media_id}", self._download, methods=["GET"]),
             ]
         )

@@ -19,6 +19,7 @@ import pytest
 from butler.home.connection import HOME_TOKEN_PURPOSE
 from butler.secret_box import SecretBox
 from tests.fakes.home_assistant import TOKEN, VERSION, FakeHomeAssistant
+from tests.fakes.whatsapp_cloud import FakeWhatsAppCloud
 from tests.support import DEAD_LIVEKIT_URL, PASSWORD, free_port, run
 
 pytestmark = pytest.mark.slow
@@ -281,6 +282,26 @@ def test_doctor_signs_in_to_home_assistant(tmp_path: Path) -> None:
     half = _butler("doctor", env={**embedded, "BUTLER_HOME_ASSISTANT__URL": "http://127.0.0.1:9"})
     assert half.returncode == 1
     assert "set BUTLER_HOME_ASSISTANT__TOKEN as well" in half.stdout
+
+
+def test_doctor_checks_whatsapp(tmp_path: Path) -> None:
+    assert _butler("migrate", env=_env(tmp_path)).returncode == 0
+    embedded = _env(tmp_path, BUTLER_LIVEKIT__URL="")
+    with FakeWhatsAppCloud().running() as cloud:
+        settings = {
+            f"BUTLER_WHATSAPP__{key.upper()}": str(value) for key, value in cloud.settings().items()
+        }
+        accepted = _butler("doctor", env={**embedded, **settings})
+        assert "[ok] WhatsApp: number +1 555-000-1111 (Butler), token accepted" in accepted.stdout
+        assert accepted.returncode == 0, accepted.stdout
+        stale = {**settings, "BUTLER_WHATSAPP__ACCESS_TOKEN": "EAAold-token-4242"}
+        refused = _butler("doctor", env={**embedded, **stale})
+        assert refused.returncode == 1
+        assert "[FAIL] WhatsApp" in refused.stdout and "ACCESS_TOKEN" in refused.stdout
+        assert "EAAold-token-4242" not in refused.stdout + refused.stderr
+    half = _butler("doctor", env={**embedded, "BUTLER_WHATSAPP__APP_SECRET": "s"})
+    assert half.returncode == 1
+    assert "BUTLER_WHATSAPP__ACCESS_TOKEN" in half.stdout and "as well" in half.stdout
 
 
 def test_doctor_checks_the_connection_saved_in_the_app(tmp_path: Path, dsn: str) -> None:

@@ -198,6 +198,19 @@ class GraphClient:
             "POST", f"{self._base}/{self._number_id}/messages", safe=True, json=body
         )
 
+    async def number(self) -> str:
+        """The business number as WhatsApp shows it (a check that the token and the
+        phone number ID work, for `butler doctor`)."""
+        response = await self._request(
+            "GET",
+            f"{self._base}/{self._number_id}",
+            safe=True,
+            params={"fields": "display_phone_number,verified_name"},
+        )
+        info = response.json()
+        name = info.get("verified_name")
+        return str(info.get("display_phone_number") or "?") + (f" ({name})" if name else "")
+
     async def download(self, media_id: str, *, max_bytes: int = MAX_MEDIA_BYTES) -> Media:
         """A received voice note's or image's bytes (the URL Meta gives is short-lived and
         needs the token too)."""
