@@ -8,7 +8,6 @@ import re
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -21,9 +20,8 @@ from tests.fakes.voice_notes import spoken_voice_note
 from tests.fakes.whatsapp_cloud import FakeWhatsAppCloud
 from tests.fakes.wire import AnthropicWire, Reply
 from tests.integration.chat_helpers import last_user_text, wait_for
+from tests.integration.whatsapp_helpers import link, new_number
 from tests.support import Account, claude_at, live_server, make_settings, register, run
-
-_numbers = iter(range(447700900100, 447700900999))
 
 
 @pytest.fixture(scope="module")
@@ -50,26 +48,6 @@ def server(
 
 @pytest.fixture(autouse=True)
 def clean_cloud(cloud: FakeWhatsAppCloud) -> None:
-    cloud.reset()
-
-
-def new_number() -> str:
-    return str(next(_numbers))
-
-
-def link(account: Account, cloud: FakeWhatsAppCloud, number: str) -> None:
-    """Link `number` the way a person does: ask for a code, read it on WhatsApp, enter it."""
-    asked = account.client.post(
-        "/api/users/me/whatsapp", json={"phone_number": f"+{number}"}, headers=account.auth
-    )
-    assert asked.status_code == 202, asked.text
-    (message,) = cloud.wait_for_sent(number)
-    code = re.search(r"\b(\d{6})\b", message.text)
-    assert code, message.text
-    done = account.client.post(
-        "/api/users/me/whatsapp/verify", json={"code": code.group(1)}, headers=account.auth
-    )
-    assert done.status_code == 200, done.text
     cloud.reset()
 
 
@@ -476,6 +454,9 @@ def test_a_permanent_failure_is_shown_to_admins(
 
     assert wait_for(lambda: bool(problems()), timeout=10)
     assert "131026" in problems()[0]["detail"]
+    (apology,) = cloud.wait_for_sent(number)  # not left waiting in silence
+    assert apology.text.startswith("Sorry, I couldn't answer that message")
+    cloud.reset()
 
     # A delivery status reporting failure, arriving after 'read' out of order, and the
     # reverse: only forward moves count, and the failure is shown.
@@ -526,74 +507,6 @@ def test_a_reminder_reaches_whatsapp(
     assert len(cloud.sent_to(number)) == 2  # once
 
 
-def test_outside_the_window_a_reminder_uses_the_template_or_is_left_to_push(
-    dsn: str, anthropic_wire: AnthropicWire, cloud: FakeWhatsAppCloud, tmp_path: Path
-) -> None:
-    def close_window(number: str) -> None:
-        async def update(conn: asyncpg.Connection) -> None:
-            await conn.execute(
-                """INSERT INTO butler.whatsapp_contacts (phone_number, last_inbound_at)
-                   VALUES ($1, now() - interval '2 days')
-                   ON CONFLICT (phone_number)
-                   DO UPDATE SET last_inbound_at = EXCLUDED.last_inbound_at""",
-                number,
-            )
-
-        run(update, dsn)
-
-    def deliveries(reminder_id: str) -> dict[str, tuple[str, str]]:
-        async def fetch(conn: asyncpg.Connection) -> dict[str, tuple[str, str]]:
-            rows = await conn.fetch(
-                """SELECT d.channel, d.status, d.detail FROM butler.deliveries d
-                   JOIN butler.reminder_firings f ON f.id = d.firing_id
-                   WHERE f.reminder_id = $1::uuid""",
-                reminder_id,
-            )
-            return {r["channel"]: (r["status"], r["detail"] or "") for r in rows}
-
-        return run(fetch, dsn)
-
-    templated = make_settings(
-        tmp_path / "templated",
-        llm=claude_at(anthropic_wire.base_url),
-        whatsapp=cloud.settings(reminder_template="butler_reminder", template_language="en_GB"),
-    )
-    with live_server(templated, dsn) as url:
-        person = register(url, dsn)
-        number = new_number()
-        link(person, cloud, number)
-        close_window(number)
-        made = person.client.post(
-            "/api/reminders", json={"text": "Bins out", "due_at": soon(1.0)}, headers=person.auth
-        ).json()
-        (sent,) = cloud.wait_for_sent(number, timeout=15)
-        template = sent.body["template"]
-        assert (sent.body["type"], template["name"]) == ("template", "butler_reminder")
-        assert template["language"] == {"code": "en_GB"}
-        assert template["components"][0]["parameters"] == [{"type": "text", "text": "Bins out"}]
-        assert wait_for(lambda: deliveries(made["id"]).get("whatsapp", ("",))[0] == "sent")
-
-    plain = make_settings(
-        tmp_path / "plain", llm=claude_at(anthropic_wire.base_url), whatsapp=cloud.settings()
-    )
-    cloud.reset()
-    with live_server(plain, dsn) as url:
-        person = register(url, dsn)
-        number = new_number()
-        link(person, cloud, number)
-        close_window(number)
-        made = person.client.post(
-            "/api/reminders",
-            json={"text": "Feed the cat", "due_at": soon(1.0)},
-            headers=person.auth,
-        ).json()
-        assert wait_for(lambda: deliveries(made["id"]).get("whatsapp", ("",))[0] == "failed", 15)
-        _, detail = deliveries(made["id"])["whatsapp"]
-        assert "24-hour window" in detail and "push" in detail
-        assert "push" in deliveries(made["id"])  # the push delivery carries it
-        assert cloud.sent_to(number) == []
-
-
 def test_a_number_gets_only_so_many_codes_a_day(
     server: str, dsn: str, cloud: FakeWhatsAppCloud
 ) -> None:
@@ -609,3 +522,40 @@ def test_a_number_gets_only_so_many_codes_a_day(
         )
     assert answers == [202] * 5 + [429]
     assert len(cloud.sent_to(number)) == 5
+
+
+def test_a_slow_turn_does_not_hold_up_another_persons_message(
+    server: str,
+    dsn: str,
+    linked: tuple[Account, str],
+    wire: AnthropicWire,
+    cloud: FakeWhatsAppCloud,
+) -> None:
+    _, slow_number = linked
+    other = register(server, dsn)
+    quick_number = new_number()
+    link(other, cloud, quick_number)
+    wire.answer(
+        {
+            "long question": Reply.say("A long answer, given slowly.", chunk_delay=0.5),
+            "quick question": Reply.say("A quick answer."),
+        }
+    )
+    meta.deliver(server, meta.payload(meta.text_message(slow_number, "A long question")))
+    time.sleep(0.3)
+    meta.deliver(server, meta.payload(meta.text_message(quick_number, "A quick question")))
+    (quick,) = cloud.wait_for_sent(quick_number, timeout=10)
+    assert quick.text == "A quick answer."
+    assert cloud.sent_to(slow_number) == []  # still thinking
+    (slow,) = cloud.wait_for_sent(slow_number, timeout=10)
+    assert slow.text == "A long answer, given slowly."
+
+
+def test_a_model_that_refuses_the_turn_is_explained_not_silent(
+    server: str, linked: tuple[Account, str], wire: AnthropicWire, cloud: FakeWhatsAppCloud
+) -> None:
+    _, number = linked
+    wire.play(Reply.fail(400, "invalid_request_error"))
+    meta.deliver(server, meta.payload(meta.text_message(number, "Hello there")))
+    (reply,) = cloud.wait_for_sent(number, timeout=10)
+    assert reply.text.startswith("Sorry, I couldn't answer that")

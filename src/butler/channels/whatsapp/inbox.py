@@ -106,6 +106,15 @@ async def claim(
     return [Received.from_record(r) for r in rows]
 
 
+async def extend_lease(conn: asyncpg.Connection, message_id: str, lease_seconds: float) -> None:
+    await conn.execute(
+        """UPDATE butler.whatsapp_inbox SET not_before = now() + make_interval(secs => $2)
+           WHERE message_id = $1 AND status IN ('working', 'answered')""",
+        message_id,
+        lease_seconds,
+    )
+
+
 async def answered(conn: asyncpg.Connection, message_id: str, reply: dict[str, Any]) -> None:
     await conn.execute(
         """UPDATE butler.whatsapp_inbox SET status = 'answered', reply = $2::jsonb

@@ -47,6 +47,8 @@ UNHEARD_REPLY = (
 )
 IMAGE_TYPES = {"image/jpeg", "image/png", "image/webp", "image/gif"}
 MAX_IMAGE_BYTES = 5 * 1024 * 1024
+GAVE_UP_REPLY = "Sorry, I couldn't answer that message. Please try again in a little while."
+MAX_IN_FLIGHT = 8  # messages one process answers at once
 TYPING_REFRESH_SECONDS = 20.0  # WhatsApp drops the indicator after 25 s
 SWEEP_EVERY = 600  # polls between clean-ups
 
@@ -81,6 +83,7 @@ class Responder:
         self._poll = poll_seconds
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._in_flight: set[asyncio.Task[None]] = set()
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="whatsapp-responder")
@@ -89,10 +92,15 @@ class Responder:
         self._wake.set()
 
     async def aclose(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        """Stop; a message being answered stays claimed until its lease runs out, then
+        another process (or this one after a restart) answers it."""
+        for task in [self._task, *self._in_flight]:
+            if task is not None:
+                task.cancel()
+        for task in [self._task, *self._in_flight]:
+            if task is not None:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
 
     async def _run(self) -> None:
         polls = 0
@@ -109,6 +117,10 @@ class Responder:
             self._wake.clear()
 
     async def tick(self, *, sweep: bool = False) -> None:
+        """Claim what may be answered now and start answering it; turns already under
+        way go on meanwhile (a slow one never holds up another person's)."""
+        self._in_flight = {task for task in self._in_flight if not task.done()}
+        room = MAX_IN_FLIGHT - len(self._in_flight)
         async with connection(self._pool) as conn:
             if sweep:
                 for number in await inbox.expire_out_of_attempts(conn):
@@ -116,12 +128,16 @@ class Responder:
                         conn, number, "a message was never answered", "every attempt was cut short"
                     )
                 await inbox.sweep(conn)
-            claimed = await inbox.claim(conn, lease_seconds=self._lease)
-        # Claimed messages come from different people (one open message each): answer
-        # them side by side.
-        await asyncio.gather(*(self._handle(received) for received in claimed))
+            # One open message per person is claimable at a time, so these come from
+            # different people and may be answered side by side.
+            claimed = await inbox.claim(conn, lease_seconds=self._lease, limit=room) if room else []
+        for received in claimed:
+            task = asyncio.create_task(self._handle(received), name="whatsapp-answer")
+            task.add_done_callback(lambda _: self._wake.set())  # room for the next one
+            self._in_flight.add(task)
 
     async def _handle(self, received: Received) -> None:
+        heartbeat = asyncio.create_task(self._keep_lease(received.message_id))
         try:
             await self._answer(received)
         except WhatsAppError as exc:
@@ -131,6 +147,19 @@ class Responder:
         except Exception as exc:
             log.exception("whatsapp: answering a message failed")
             await self._setback(received, f"{type(exc).__name__}: {exc}", retryable=False)
+        finally:
+            heartbeat.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await heartbeat
+
+    async def _keep_lease(self, message_id: str) -> None:
+        """Renew the claim while this process works on the message: a long turn is not
+        taken over; a dead process's claim runs out within one lease."""
+        while True:
+            await asyncio.sleep(self._lease / 3)
+            with contextlib.suppress(OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+                async with connection(self._pool) as conn:
+                    await inbox.extend_lease(conn, message_id, self._lease)
 
     async def _setback(self, received: Received, detail: str, *, retryable: bool) -> None:
         with contextlib.suppress(OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
@@ -145,6 +174,17 @@ class Responder:
                     conn, received.phone_number, "a message could not be answered", detail
                 )
                 log.error("whatsapp: a message could not be answered: %s", detail)
+        if received.kind != inbox.UNLINKED:
+            await self._apologise(received)
+
+    async def _apologise(self, received: Received) -> None:
+        """Tell the person, rather than leave them waiting for a reply that will not come."""
+        with contextlib.suppress(WhatsAppError, OSError, asyncpg.PostgresError):
+            sent = await self._transport.send_text(
+                received.phone_number, GAVE_UP_REPLY, reply_to=received.message_id
+            )
+            async with connection(self._pool) as conn:
+                await outbox.record_sent(conn, sent, received.phone_number, "apology", None)
 
     async def _answer(self, received: Received) -> None:
         async with connection(self._pool) as conn:

@@ -1,8 +1,10 @@
-"""A Butler killed (SIGKILL) between receiving a WhatsApp message and replying answers
-it after the restart: once, with one turn in the person's history.
+"""WhatsApp with servers of their own: a Butler killed (SIGKILL) between receiving a
+message and replying answers it after the restart, once; reminders outside WhatsApp's
+24-hour window go by the configured template or are left to push.
 
-Its own module: no other server of the suite may be answering WhatsApp messages from
-the database while this one is down.
+Its own module: no other server of the suite may be answering WhatsApp messages or
+sending reminders from the database meanwhile (test_whatsapp's server is stopped by
+the time this module runs).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import asyncpg
@@ -24,6 +27,7 @@ from tests.fakes import whatsapp_cloud as meta
 from tests.fakes.whatsapp_cloud import FakeWhatsAppCloud
 from tests.fakes.wire import AnthropicWire, Reply
 from tests.integration.chat_helpers import wait_for
+from tests.integration.whatsapp_helpers import link, new_number
 from tests.support import (
     DEAD_LIVEKIT_URL,
     JWT_SECRET,
@@ -32,6 +36,7 @@ from tests.support import (
     live_server,
     make_settings,
     new_user_id,
+    register,
     run,
 )
 
@@ -144,3 +149,81 @@ def test_a_message_received_before_a_crash_is_answered_after_the_restart(
         ("user", "Did I lock the back door?"),
         ("assistant", "Yes, the back door is locked."),
     ]
+
+
+def soon(seconds: float) -> str:
+    return (datetime.now(UTC) + timedelta(seconds=seconds)).isoformat()
+
+
+@pytest.fixture
+def cloud() -> Iterator[FakeWhatsAppCloud]:
+    with FakeWhatsAppCloud().running() as fake:
+        yield fake
+
+
+def test_outside_the_window_a_reminder_uses_the_template_or_is_left_to_push(
+    dsn: str, anthropic_wire: AnthropicWire, cloud: FakeWhatsAppCloud, tmp_path: Path
+) -> None:
+    def close_window(number: str) -> None:
+        async def update(conn: asyncpg.Connection) -> None:
+            await conn.execute(
+                """INSERT INTO butler.whatsapp_contacts (phone_number, last_inbound_at)
+                   VALUES ($1, now() - interval '2 days')
+                   ON CONFLICT (phone_number)
+                   DO UPDATE SET last_inbound_at = EXCLUDED.last_inbound_at""",
+                number,
+            )
+
+        run(update, dsn)
+
+    def deliveries(reminder_id: str) -> dict[str, tuple[str, str]]:
+        async def fetch(conn: asyncpg.Connection) -> dict[str, tuple[str, str]]:
+            rows = await conn.fetch(
+                """SELECT d.channel, d.status, d.detail FROM butler.deliveries d
+                   JOIN butler.reminder_firings f ON f.id = d.firing_id
+                   WHERE f.reminder_id = $1::uuid""",
+                reminder_id,
+            )
+            return {r["channel"]: (r["status"], r["detail"] or "") for r in rows}
+
+        return run(fetch, dsn)
+
+    templated = make_settings(
+        tmp_path / "templated",
+        llm=claude_at(anthropic_wire.base_url),
+        whatsapp=cloud.settings(reminder_template="butler_reminder", template_language="en_GB"),
+    )
+    with live_server(templated, dsn) as url:
+        person = register(url, dsn)
+        number = new_number()
+        link(person, cloud, number)
+        close_window(number)
+        made = person.client.post(
+            "/api/reminders", json={"text": "Bins out", "due_at": soon(1.0)}, headers=person.auth
+        ).json()
+        (sent,) = cloud.wait_for_sent(number, timeout=15)
+        template = sent.body["template"]
+        assert (sent.body["type"], template["name"]) == ("template", "butler_reminder")
+        assert template["language"] == {"code": "en_GB"}
+        assert template["components"][0]["parameters"] == [{"type": "text", "text": "Bins out"}]
+        assert wait_for(lambda: deliveries(made["id"]).get("whatsapp", ("",))[0] == "sent")
+
+    plain = make_settings(
+        tmp_path / "plain", llm=claude_at(anthropic_wire.base_url), whatsapp=cloud.settings()
+    )
+    cloud.reset()
+    with live_server(plain, dsn) as url:
+        person = register(url, dsn)
+        number = new_number()
+        link(person, cloud, number)
+        close_window(number)
+        made = person.client.post(
+            "/api/reminders",
+            json={"text": "Feed the cat", "due_at": soon(1.0)},
+            headers=person.auth,
+        ).json()
+        assert wait_for(lambda: deliveries(made["id"]).get("whatsapp", ("",))[0] == "failed", 15)
+        _, detail = deliveries(made["id"])["whatsapp"]
+        assert "24-hour window" in detail and "push" in detail
+        assert "push" in deliveries(made["id"])  # the push delivery carries it
+        assert cloud.sent_to(number) == []
