@@ -338,9 +338,9 @@ class WhatsAppSettings(BaseModel):
     template_language: str = Field(default="en", pattern=r"^[a-z]{2,3}(_[A-Z]{2})?$")
     timeout_seconds: float = Field(default=15.0, gt=0, le=120)
     poll_seconds: float = Field(default=1.0, ge=0.05, le=60)
-    # How long a process owns a received message it is answering before another takes
-    # it over (it died): longer than a slow turn.
-    lease_seconds: float = Field(default=180.0, ge=1, le=3600)
+    # How long a claim on a received message lasts: the process answering it renews it
+    # every third of this; a process that died loses it after this long.
+    lease_seconds: float = Field(default=60.0, ge=1, le=3600)
 
     @property
     def configured(self) -> bool:
