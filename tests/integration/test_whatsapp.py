@@ -89,6 +89,8 @@ def test_meta_subscribes_with_the_verify_token(server: str) -> None:
         },
     )
     assert ok.status_code == 200 and ok.text == "1158201444"
+    assert ok.headers["content-type"].startswith("text/plain")
+    assert ok.headers["x-content-type-options"] == "nosniff"
     wrong = httpx.get(
         url,
         params={"hub.mode": "subscribe", "hub.verify_token": "guess", "hub.challenge": "1"},

@@ -51,9 +51,11 @@ async def verify_webhook(
     mode: Annotated[str | None, Query(alias="hub.mode", max_length=20)] = None,
     token: Annotated[str | None, Query(alias="hub.verify_token", max_length=500)] = None,
     challenge: Annotated[str | None, Query(alias="hub.challenge", max_length=500)] = None,
-) -> str:
+) -> PlainTextResponse:
     """Meta's subscription check: the challenge echoed when the verify token matches."""
-    return _channel(services).challenge(mode, token, challenge)
+    echoed = _channel(services).challenge(mode, token, challenge)
+    # Plain text a browser must not read as anything else: the echo is the caller's text.
+    return PlainTextResponse(echoed, headers={"X-Content-Type-Options": "nosniff"})
 
 
 @router.post(WEBHOOK_PATH, responses=error_responses(401, 404, 413, 422))
