@@ -48,3 +48,11 @@ export type HomePlace = Schemas["HomePlace"];
 export type McpServer = Schemas["McpServerOut"];
 export type McpServerList = Schemas["McpServerList"];
 export type McpServerBody = Schemas["McpServerIn"];
+
+export type WhatsAppStatus = Schemas["WhatsAppStatus"];
+export type WhatsAppPending = Schemas["WhatsAppPending"];
+export type WhatsAppNumberBody = Schemas["WhatsAppNumberIn"];
+export type WhatsAppCodeBody = Schemas["WhatsAppCodeIn"];
+export type WhatsAppPreferences = Schemas["WhatsAppPreferences"];
+export type WhatsAppAdminStatus = Schemas["WhatsAppAdminStatus"];
+export type WhatsAppProblem = Schemas["WhatsAppProblemOut"];

@@ -4,6 +4,7 @@ import type { ProfilePatch, Soul, User, VoiceOption } from "../api/types";
 import { type Note, NoteLine } from "../app/NoteLine";
 import { messageOf } from "../app/words";
 import { HomePlaceForm } from "./HomePlaceForm";
+import { WhatsAppForm } from "./WhatsAppForm";
 
 // Each map must name every value the API accepts: the generated types check that.
 const STYLES = { warm: "Warm", formal: "Formal", casual: "Casual", playful: "Playful" } satisfies Record<
@@ -152,6 +153,7 @@ export function SettingsView({
         <NoteLine note={status} />
       </form>
       <HomePlaceForm user={user} onSaved={onSaved} />
+      <WhatsAppForm user={user} />
       <div className="account">
         <p>
           Signed in as <strong>{user.username}</strong>.

@@ -4,12 +4,14 @@ import { usePolled } from "../app/usePolled";
 import { AddServerForm } from "./AddServerForm";
 import { REFRESH_MS, sortServers } from "./model";
 import { ServerList } from "./ServerList";
+import { WhatsAppPanel } from "./WhatsAppPanel";
 
 async function fetchServers(): Promise<McpServer[]> {
   return sortServers((await api.json<McpServerList>("/api/admin/mcp/servers")).servers);
 }
 
-/** The Tools page, for admins: the MCP servers Butler uses, adding and removing HTTP ones. */
+/** The Tools page, for admins: the MCP servers Butler uses, adding and removing HTTP ones;
+ * and the WhatsApp channel's state. */
 export function ToolsView({ user }: { user: User }) {
   const { value: servers, error: loadError, reload } = usePolled(fetchServers, REFRESH_MS);
   return (
@@ -20,6 +22,7 @@ export function ToolsView({ user }: { user: User }) {
       </p>
       <ServerList servers={servers} loadError={loadError} onChanged={reload} />
       <AddServerForm servers={servers ?? []} onAdded={reload} />
+      <WhatsAppPanel user={user} />
     </section>
   );
 }
