@@ -38,6 +38,12 @@ EXPECTED_TABLES = {
     "deliveries",
     "push_subscriptions",
     "mcp_servers",
+    "whatsapp_links",
+    "whatsapp_link_codes",
+    "whatsapp_contacts",
+    "whatsapp_inbox",
+    "whatsapp_sent",
+    "whatsapp_problems",
 }
 
 
