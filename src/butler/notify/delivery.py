@@ -24,6 +24,9 @@ MAX_ATTEMPTS = 5
 # A spoken notice is for whoever is talking to Butler now: one a session has not taken
 # within this long is dropped (the push carries it anyway).
 VOICE_WINDOW_SECONDS = 600
+# A delivery no process has sent within a day (its channel was switched off since) is
+# news too old to bring.
+STALE_SECONDS = 86_400
 
 
 @dataclass(frozen=True)
@@ -107,8 +110,8 @@ async def _close(
 
 
 async def expire_stale(conn: asyncpg.Connection) -> None:
-    """Spoken notices no session took in time, any delivery out of attempts, and timers
-    held for a voice reply that was never heard."""
+    """Spoken notices no session took in time, any delivery out of attempts or a day
+    old, and timers held for a voice reply that was never heard."""
     await conn.execute(
         """DELETE FROM butler.reminders
            WHERE status = 'held' AND created_at < now() - interval '1 hour'"""
@@ -119,7 +122,9 @@ async def expire_stale(conn: asyncpg.Connection) -> None:
            WHERE f.id = d.firing_id AND d.status IN ('pending', 'sending')
              AND d.not_before <= now()
              AND ((d.channel = 'voice' AND f.fired_at < now() - make_interval(secs => $1))
-                  OR d.attempts >= $2)""",
+                  OR d.attempts >= $2
+                  OR f.fired_at < now() - make_interval(secs => $3))""",
         VOICE_WINDOW_SECONDS,
         MAX_ATTEMPTS,
+        STALE_SECONDS,
     )

@@ -72,11 +72,6 @@ class Dispatcher:
     def add_channel(self, channel: delivery.Channel, sender: DeliverySender) -> None:
         self._senders[channel] = sender
 
-    @property
-    def channels(self) -> frozenset[delivery.Channel]:
-        """What firing should make deliveries for (voice is taken by the sessions)."""
-        return frozenset(self._senders) | {"voice"}
-
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="reminder-dispatcher")
 
@@ -100,7 +95,7 @@ class Dispatcher:
 
     async def tick(self, *, sweep: bool = False) -> None:
         async with connection(self._pool) as conn:
-            fired = await fire_due(conn, channels=self.channels)
+            fired = await fire_due(conn)
             for firing in fired:
                 late = firing.late_seconds
                 log.info("reminder fired%s", f" {late:.0f} s late" if late >= 1 else "")

@@ -13,7 +13,6 @@ one's occurrences were missed, and its next occurrence is the first one to come.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -53,15 +52,10 @@ class Firing:
         return max(0.0, (self.fired_at - self.due_at).total_seconds())
 
 
-async def fire_due(
-    conn: asyncpg.Connection,
-    *,
-    channels: Collection[str] = ("push", "voice"),
-    batch: int = BATCH,
-) -> list[Firing]:
-    """Fire what is due now (at most `batch`); the firings made, with their deliveries
-    recorded for those of `channels` that reach the person. Each is fired by exactly
-    one caller."""
+async def fire_due(conn: asyncpg.Connection, *, batch: int = BATCH) -> list[Firing]:
+    """Fire what is due now (at most `batch`); the firings made, with a delivery recorded
+    for each channel that reaches the person (whichever process sends that channel's
+    deliveries claims it). Each is fired by exactly one caller."""
     fired: list[Firing] = []
     async with conn.transaction():
         rows = await conn.fetch(
@@ -89,11 +83,7 @@ async def fire_due(
                 }
                 await conn.executemany(
                     "INSERT INTO butler.deliveries (firing_id, channel) VALUES ($1, $2)",
-                    [
-                        (firing.id, c)
-                        for c, reaches in reaching.items()
-                        if reaches and c in channels
-                    ],
+                    [(firing.id, channel) for channel, on in reaching.items() if on],
                 )
             await _move_on(conn, row)
     return fired
