@@ -227,3 +227,15 @@ def test_outside_the_window_a_reminder_uses_the_template_or_is_left_to_push(
         assert "24-hour window" in detail and "push" in detail
         assert "push" in deliveries(made["id"])  # the push delivery carries it
         assert cloud.sent_to(number) == []
+
+
+def test_without_a_model_a_message_is_answered_with_why(
+    dsn: str, cloud: FakeWhatsAppCloud, tmp_path: Path
+) -> None:
+    number = new_number()
+    linked_person(dsn, number)
+    no_model = make_settings(tmp_path, llm={"provider": "openai"}, whatsapp=cloud.settings())
+    with live_server(no_model, dsn) as url:
+        meta.deliver(url, meta.payload(meta.text_message(number, "Hello?")))
+        (reply,) = cloud.wait_for_sent(number, timeout=15)
+    assert reply.text.startswith("I can't answer yet: No language model")

@@ -235,18 +235,18 @@ class Responder:
         return {"text": reply, "voice": voice, "sent": 0}
 
     async def _run_brain(self, request: TurnRequest) -> str:
+        events = self._brain.run(request)
         try:
-            events = self._brain.run(request)
-        except llm.LLMNotConfigured as exc:
+            async with contextlib.aclosing(events):
+                async for event in events:
+                    if isinstance(event, TurnFinished):
+                        return event.text or "…"
+                    if isinstance(event, TurnFailed):
+                        if event.retryable:
+                            raise WhatsAppError(f"the turn failed: {event.message}", retryable=True)
+                        return f"Sorry, I couldn't answer that: {event.message}"
+        except llm.LLMNotConfigured as exc:  # raised as the turn starts
             return f"I can't answer yet: {exc.message}"
-        async with contextlib.aclosing(events):
-            async for event in events:
-                if isinstance(event, TurnFinished):
-                    return event.text or "…"
-                if isinstance(event, TurnFailed):
-                    if event.retryable:
-                        raise WhatsAppError(f"the turn failed: {event.message}", retryable=True)
-                    return f"Sorry, I couldn't answer that: {event.message}"
         raise WhatsAppError("the turn ended without a reply", retryable=True)
 
     async def _words(self, received: Received) -> Words:
