@@ -270,6 +270,23 @@ def test_client_disconnect_cancels_upstream_and_stores_nothing(
     assert stored(dsn, chat_account.id) == []
 
 
+def test_a_json_turn_whose_client_left_is_cancelled_and_stores_nothing(
+    chat_account: Account, wire: AnthropicWire, dsn: str
+) -> None:
+    wire.play(Reply.say("word " * 200, chunk_delay=0.02))
+    with pytest.raises(httpx.ReadTimeout):  # the client gives up and closes the connection
+        chat_account.client.post(
+            "/api/chat",
+            json={"message": "Tell me a long story"},
+            headers=chat_account.auth,
+            timeout=httpx.Timeout(10, read=0.5),
+        )
+    assert wait_for(lambda: wire.disconnects == 1), "the upstream LLM request was not cancelled"
+    assert wire.completed == 0
+    time.sleep(0.5)
+    assert stored(dsn, chat_account.id) == []
+
+
 def test_keep_alive_comments_while_the_model_thinks(
     chat_account: Account, wire: AnthropicWire
 ) -> None:
@@ -423,3 +440,23 @@ def test_a_nul_character_in_a_message_is_refused(chat_account: Account) -> None:
         "/api/chat", json={"message": "hi\u0000there"}, headers=chat_account.auth
     )
     assert response.status_code == 422
+
+
+@pytest.mark.parametrize("text", ["\u001c", "call \u0007mum", "\u007f", "x\u0085"])
+def test_control_characters_are_refused_on_their_field_before_the_model(
+    chat_account: Account, wire: AnthropicWire, text: str
+) -> None:
+    response = chat_account.client.post(
+        "/api/chat", json={"message": text}, headers=chat_account.auth
+    )
+    assert response.status_code == 422, response.text
+    assert "message" in response.json()["message"]
+    assert "control characters" in response.json()["message"]
+    assert wire.requests == []
+
+
+def test_tabs_and_line_breaks_are_fine(chat_account: Account, wire: AnthropicWire) -> None:
+    response = chat_account.client.post(
+        "/api/chat", json={"message": "a list:\r\n\t- milk\n\t- eggs"}, headers=chat_account.auth
+    )
+    assert response.status_code == 200, response.text

@@ -8,9 +8,10 @@ from typing import Any
 import asyncpg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from butler.api.turns import ClientLeft
 from butler.errors import ButlerError, NotAuthenticated, RateLimited
 
 log = logging.getLogger(__name__)
@@ -58,6 +59,11 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(error_body("invalid_request", message, details=details), 422)
 
 
+async def _client_left(request: Request, exc: Exception) -> Response:
+    # Nobody is there to read it: nginx's "client closed request", for the access log.
+    return Response(status_code=499)
+
+
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     code = _HTTP_CODES.get(exc.status_code, "http_error")
@@ -83,6 +89,7 @@ async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ButlerError, _butler_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(ClientLeft, _client_left)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(asyncpg.DataError, _unstorable)
     app.add_exception_handler(Exception, _unexpected)

@@ -2,39 +2,47 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import datetime
 from typing import Any, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from butler.users.models import Role, Soul, User
 
+# C0 and C1 control characters, but for tab, line feed and carriage return: never
+# meaningful in what a person types, and NUL cannot be stored in PostgreSQL text.
+_CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
-def _reject_nul(value: Any) -> None:
+
+def reject_control_characters(value: Any) -> None:
     if isinstance(value, str):
-        if "\x00" in value:
-            # PostgreSQL text cannot hold NUL; refuse it here rather than fail at the write.
-            raise ValueError("text must not contain NUL (\\u0000) characters")
+        if _CONTROL_CHARACTERS.search(value):
+            raise ValueError(
+                "text must not contain control characters such as NUL (\\u0000) or "
+                "\\u001c; tabs and line breaks are fine"
+            )
     elif isinstance(value, dict):
         for key, item in value.items():
-            _reject_nul(key)
-            _reject_nul(item)
+            reject_control_characters(key)
+            reject_control_characters(item)
     elif isinstance(value, list):
         for item in value:
-            _reject_nul(item)
+            reject_control_characters(item)
 
 
 class Strict(BaseModel):
-    """Base of every request body: unknown fields and NUL characters are refused."""
+    """Base of every request body: unknown fields and control characters are refused,
+    each reported on its own field."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
 
-    @model_validator(mode="before")
+    @field_validator("*", mode="before")
     @classmethod
-    def _no_nul(cls, data: Any) -> Any:
-        _reject_nul(data)
-        return data
+    def _no_control_characters(cls, value: Any) -> Any:
+        reject_control_characters(value)
+        return value
 
 
 class RegisterRequest(Strict):

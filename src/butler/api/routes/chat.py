@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Header, Query, Request, Response, status
 from fastapi.responses import StreamingResponse
 
-from butler.agent.brain import TurnRequest, collect
+from butler.agent.brain import TurnRequest
 from butler.api.deps import CurrentUser, Db, ServicesDep, authenticate
 from butler.api.schemas import (
     ChatRequest,
@@ -17,7 +17,7 @@ from butler.api.schemas import (
     error_responses,
 )
 from butler.api.sse import event_stream
-from butler.api.turns import ensure_ready
+from butler.api.turns import collect_while_connected, ensure_ready
 from butler.memory import history
 from butler.users.models import User
 
@@ -56,13 +56,14 @@ async def chat(
     body: ChatRequest,
     user: ChatCaller,
     services: ServicesDep,
+    request: Request,
     accept: Annotated[str, Header()] = "application/json",
 ) -> ChatResponse | StreamingResponse:
     brain = ensure_ready(services)
     events = brain.run(_turn(body, user))
     if "text/event-stream" in accept:
         return event_stream(events, keepalive=services.keepalive_seconds)
-    finished = await collect(events)
+    finished = await collect_while_connected(request, events)
     return ChatResponse(response=finished.text, message_id=finished.message_id)
 
 

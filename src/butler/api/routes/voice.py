@@ -14,7 +14,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request, Response, status
 from fastapi.responses import StreamingResponse
 
-from butler.agent.brain import TurnRequest, collect
+from butler.agent.brain import TurnRequest
 from butler.agent.home_turns import FAST_PATH
 from butler.agent.timer_turns import TIMER_FAST_PATH
 from butler.api.deps import (
@@ -35,7 +35,7 @@ from butler.api.schemas import (
     error_responses,
 )
 from butler.api.sse import event_stream
-from butler.api.turns import ensure_ready
+from butler.api.turns import collect_while_connected, ensure_ready
 from butler.auth import voice_sessions
 from butler.errors import Forbidden
 from butler.home.errors import HomeError
@@ -78,10 +78,10 @@ def _turn(body: VoiceProcessRequest, caller: VoiceCaller) -> TurnRequest:
 
 @router.post("/process", response_model=VoiceProcessResponse, responses=_ERRORS)
 async def process(
-    body: VoiceProcessRequest, caller: TurnCaller, services: ServicesDep
+    body: VoiceProcessRequest, caller: TurnCaller, services: ServicesDep, request: Request
 ) -> VoiceProcessResponse:
     turn = _turn(body, caller)  # the room check comes before anything else
-    finished = await collect(ensure_ready(services).run(turn))
+    finished = await collect_while_connected(request, ensure_ready(services).run(turn))
     return VoiceProcessResponse(
         response=finished.text,
         should_end_turn=finished.should_end_turn,
