@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 import uuid
 from dataclasses import dataclass
@@ -11,17 +12,27 @@ import asyncpg
 
 from butler.auth import invites, passwords, rate_limit, refresh
 from butler.auth.tokens import IssuedToken, TokenService
+from butler.db.pool import connection
 from butler.errors import InvalidInput, NotAuthenticated
 from butler.users import repository as users
 from butler.users.models import User
 
 USERNAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_.-]{2,31}$")
+MAX_SPRAY_DELAY = 2.0  # seconds
+
+
+def spray_delay(failures: int, per_username_limit: int) -> float:
+    """The wait before answering a sign-in for a username that many addresses have
+    failed at lately: nothing up to the per-pair limit, then 0.1 s more per failure, at
+    most MAX_SPRAY_DELAY. It slows a guessing crowd; it never refuses the owner."""
+    return min(MAX_SPRAY_DELAY, max(0, failures - per_username_limit) * 0.1)
 
 
 @dataclass(frozen=True)
 class AuthPolicy:
     password_min_length: int
     refresh_ttl: timedelta
+    session_max_age: timedelta
     rate_limit_window_seconds: int
     rate_limit_per_ip: int
     rate_limit_per_username: int
@@ -86,22 +97,43 @@ class Accounts:
             return await self._sign_in(conn, user)
 
     async def login(
-        self, conn: asyncpg.Connection, *, client_ip: str, username: str, password: str
+        self, pool: asyncpg.Pool, *, client_ip: str, username: str, password: str
     ) -> SignedIn:
+        """Sign in. Only failures count, per address and per (username, address) pair,
+        so nobody can lock an account's owner out by guessing from elsewhere; guesses at
+        one username from many addresses slow every answer for it a little instead."""
         name = username.strip().lower()
-        await self._limit(conn, f"login:ip:{client_ip}", self.policy.rate_limit_per_ip)
-        await self._limit(conn, f"login:user:{name}", self.policy.rate_limit_per_username)
-        found = await users.get_with_password_hash(conn, name)
-        stored_hash = found[1] if found else None
-        if not await passwords.verify_password(stored_hash, password) or found is None:
-            raise NotAuthenticated("Wrong username or password.", code="invalid_credentials")
-        user, stored = found
-        if passwords.needs_rehash(stored):
-            await users.update_password_hash(conn, user.id, await passwords.hash_password(password))
-        return await self._sign_in(conn, user)
+        window = self.policy.rate_limit_window_seconds
+        buckets = (f"login-failed:ip:{client_ip}", f"login-failed:pair:{name}:{client_ip}")
+        async with connection(pool) as conn:
+            await rate_limit.refuse_over(
+                conn, buckets[0], limit=self.policy.rate_limit_per_ip, window_seconds=window
+            )
+            await rate_limit.refuse_over(
+                conn, buckets[1], limit=self.policy.rate_limit_per_username, window_seconds=window
+            )
+            spread, _ = await rate_limit.current(
+                conn, f"login-failed:user:{name}", window_seconds=window
+            )
+        # Waited without a database connection: a crowd of guesses cannot starve the pool.
+        await asyncio.sleep(spray_delay(spread, self.policy.rate_limit_per_username))
+        async with connection(pool) as conn:
+            found = await users.get_with_password_hash(conn, name)
+            stored_hash = found[1] if found else None
+            if not await passwords.verify_password(stored_hash, password) or found is None:
+                for bucket in (*buckets, f"login-failed:user:{name}"):
+                    await rate_limit.count(conn, bucket, window_seconds=window)
+                raise NotAuthenticated("Wrong username or password.", code="invalid_credentials")
+            user, stored = found
+            if passwords.needs_rehash(stored):
+                new_hash = await passwords.hash_password(password)
+                await users.update_password_hash(conn, user.id, new_hash)
+            return await self._sign_in(conn, user)
 
     async def refresh(self, conn: asyncpg.Connection, token: str) -> SignedIn:
-        issued = await refresh.rotate(conn, token, self.policy.refresh_ttl)
+        issued = await refresh.rotate(
+            conn, token, self.policy.refresh_ttl, max_age=self.policy.session_max_age
+        )
         user = await users.get(conn, issued.user_id)
         if user is None:
             raise NotAuthenticated("Please sign in again.", code="invalid_refresh")

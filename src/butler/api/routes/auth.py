@@ -89,10 +89,10 @@ async def register(
 
 @router.post("/login", response_model=SessionResponse, responses=_ERRORS)
 async def login(
-    body: LoginRequest, services: ServicesDep, conn: Db, ip: ClientIp, response: Response
+    body: LoginRequest, services: ServicesDep, ip: ClientIp, response: Response
 ) -> SessionResponse:
     signed_in = await services.accounts.login(
-        conn, client_ip=ip, username=body.username, password=body.password
+        services.pool, client_ip=ip, username=body.username, password=body.password
     )
     return _session_response(services, signed_in, response)
 
