@@ -38,6 +38,8 @@ class AuthSettings(BaseModel):
     encryption_key: SecretStr | None = None
     access_token_ttl_seconds: int = Field(default=900, ge=30, le=900)
     refresh_token_ttl_days: int = Field(default=30, ge=1, le=365)
+    # A sign-in lasts at most this long, however often it is refreshed.
+    session_max_days: int = Field(default=90, ge=1, le=3650)
     password_min_length: int = Field(default=10, ge=8, le=128)
     invite_ttl_days: float = Field(default=7, gt=0, le=90)
     cookie_secure: bool | None = None  # None: Secure in production, not in development

@@ -8,6 +8,7 @@ from datetime import timedelta
 import asyncpg
 import httpx
 
+from butler.auth.digest import digest
 from butler.users.models import Role
 from tests.support import PASSWORD, Account, new_invite, run, unique_name
 
@@ -165,13 +166,34 @@ def test_refresh_rotates_the_cookie_and_issues_a_working_access_token(
     assert me.json()["id"] == account.user["id"]
 
 
+def _backdate(dsn: str, token: str, *, rotated_s: float = 0, started_days: float = 0) -> None:
+    """Make the token's rotation (and its session's start) lie further in the past."""
+
+    async def update(conn: asyncpg.Connection) -> None:
+        family = await conn.fetchval(
+            """UPDATE butler.refresh_tokens SET revoked_at = revoked_at - $2::interval
+               WHERE token_hash = $1 RETURNING family""",
+            digest(token),
+            timedelta(seconds=rotated_s),
+        )
+        await conn.execute(
+            """UPDATE butler.refresh_tokens SET created_at = created_at - $2::interval
+               WHERE family = $1""",
+            family,
+            timedelta(days=started_days),
+        )
+
+    run(update, dsn)
+
+
 def test_reusing_an_old_refresh_token_revokes_the_whole_family(
-    base_url: str, new_account: Callable[..., Account]
+    base_url: str, dsn: str, new_account: Callable[..., Account]
 ) -> None:
     account = new_account()
     stolen = account.client.cookies[REFRESH_COOKIE]
     assert account.client.post("/api/auth/refresh").status_code == 200
     current = account.client.cookies[REFRESH_COOKIE]
+    _backdate(dsn, stolen, rotated_s=60)  # replayed a minute after it was replaced
 
     with httpx.Client(base_url=base_url, cookies={REFRESH_COOKIE: stolen}) as thief:
         replay = thief.post("/api/auth/refresh")
@@ -183,8 +205,47 @@ def test_reusing_an_old_refresh_token_revokes_the_whole_family(
     assert after.status_code == 401
 
 
-def test_other_sessions_survive_a_reuse_in_another_family(
+def test_two_tabs_refreshing_at_once_both_stay_signed_in(
     base_url: str, new_account: Callable[..., Account]
+) -> None:
+    """Tabs share one cookie: the second refresh with it, a moment after the first
+    rotated it, gets the same session, not a revocation."""
+    account = new_account()
+    shared = account.client.cookies[REFRESH_COOKIE]
+    tabs = [httpx.Client(base_url=base_url, cookies={REFRESH_COOKIE: shared}) for _ in range(2)]
+    try:
+        answers = [tab.post("/api/auth/refresh") for tab in tabs]
+        assert [a.status_code for a in answers] == [200, 200], answers[1].text
+        for tab in tabs:  # each tab's new cookie works on
+            assert tab.post("/api/auth/refresh").status_code == 200
+    finally:
+        for tab in tabs:
+            tab.close()
+
+
+def test_a_signed_out_session_is_not_revived_by_the_grace(
+    base_url: str, new_account: Callable[..., Account]
+) -> None:
+    account = new_account()
+    old = account.client.cookies[REFRESH_COOKIE]
+    assert account.client.post("/api/auth/refresh").status_code == 200
+    assert account.client.post("/api/auth/logout").status_code == 204
+    with httpx.Client(base_url=base_url, cookies={REFRESH_COOKIE: old}) as other_tab:
+        assert other_tab.post("/api/auth/refresh").status_code == 401
+
+
+def test_a_session_ends_at_its_absolute_limit_however_often_refreshed(
+    base_url: str, dsn: str, new_account: Callable[..., Account]
+) -> None:
+    account = new_account()
+    _backdate(dsn, account.client.cookies[REFRESH_COOKIE], started_days=91)
+    ended = account.client.post("/api/auth/refresh")
+    assert ended.status_code == 401 and ended.json()["error"] == "session_too_old"
+    assert account.client.post("/api/auth/refresh").status_code == 401
+
+
+def test_other_sessions_survive_a_reuse_in_another_family(
+    base_url: str, dsn: str, new_account: Callable[..., Account]
 ) -> None:
     account = new_account()
     with httpx.Client(base_url=base_url) as laptop:
@@ -194,6 +255,7 @@ def test_other_sessions_survive_a_reuse_in_another_family(
         assert login.status_code == 200
         stolen = account.client.cookies[REFRESH_COOKIE]
         account.client.post("/api/auth/refresh")
+        _backdate(dsn, stolen, rotated_s=60)
         with httpx.Client(base_url=base_url, cookies={REFRESH_COOKIE: stolen}) as thief:
             assert thief.post("/api/auth/refresh").status_code == 401
         assert laptop.post("/api/auth/refresh").status_code == 200

@@ -42,6 +42,7 @@ from butler.api.routes import (
 )
 from butler.api.routes import memory as memory_routes
 from butler.api.routes.livekit_relay import redact_tokens
+from butler.api.security_headers import SecurityHeaders
 from butler.api.sse import ChatStreamEvents
 from butler.api.web import NoStoreApi, mount_web_app
 from butler.auth.accounts import Accounts, AuthPolicy
@@ -160,6 +161,7 @@ def build_services(
     policy = AuthPolicy(
         password_min_length=auth_cfg.password_min_length,
         refresh_ttl=timedelta(days=auth_cfg.refresh_token_ttl_days),
+        session_max_age=timedelta(days=auth_cfg.session_max_days),
         rate_limit_window_seconds=auth_cfg.rate_limit_window_seconds,
         rate_limit_per_ip=auth_cfg.rate_limit_per_ip,
         rate_limit_per_username=auth_cfg.rate_limit_per_username,
@@ -255,6 +257,7 @@ def create_app(settings: Settings, dsn: str, *, extra_tools: Sequence[Tool] = ()
         path_limits={whatsapp.WEBHOOK_PATH: whatsapp.WEBHOOK_MAX_BYTES},
     )
     app.add_middleware(NoStoreApi)
+    app.add_middleware(SecurityHeaders, livekit_browser_url=settings.livekit.browser_url)
     for router in (
         health.router,
         auth.router,
@@ -274,7 +277,7 @@ def create_app(settings: Settings, dsn: str, *, extra_tools: Sequence[Tool] = ()
     ):
         app.include_router(router)
     _publish_stream_events(app)
-    mount_web_app(app, settings.server.web_dir)
+    mount_web_app(app, settings.server.web_dir, source_maps=settings.mode is not Mode.PRODUCTION)
     return app
 
 

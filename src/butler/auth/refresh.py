@@ -2,7 +2,10 @@
 
 Each login starts a family. Using a token replaces it with a new one in the same
 family; presenting a token that was already replaced (a stolen copy, or a replay)
-revokes the whole family, which logs out both the thief and the victim.
+revokes the whole family, which logs out both the thief and the victim. Within a few
+seconds of its rotation, though, a replaced token is two tabs refreshing at once, not a
+theft: it gets a token of the same live session. A family ends for good SESSION_MAX
+after its sign-in, however often it was refreshed.
 """
 
 from __future__ import annotations
@@ -55,27 +58,50 @@ async def revoke_family(conn: asyncpg.Connection, family: uuid.UUID) -> None:
     )
 
 
+# A replaced token presented again this soon is a second tab that refreshed at the same
+# moment (they share one cookie), not a replay.
+REUSE_GRACE = timedelta(seconds=10)
+
+
 class ReuseDetected(NotAuthenticated):
     code = "refresh_reused"
 
 
-async def rotate(conn: asyncpg.Connection, token: str, ttl: timedelta) -> IssuedRefresh:
+async def rotate(
+    conn: asyncpg.Connection, token: str, ttl: timedelta, *, max_age: timedelta
+) -> IssuedRefresh:
     """Exchange a refresh token for a new one. Raises NotAuthenticated on any problem.
 
     A detected reuse revokes the family and commits that revocation before raising, so
     the caller must not wrap this in a transaction that the exception would roll back.
     """
     reused_family: uuid.UUID | None = None
+    too_old = False
     async with conn.transaction():
         row = await conn.fetchrow(
-            """SELECT id, user_id, family, revoked_at IS NOT NULL AS revoked,
-                      expires_at <= now() AS expired
-               FROM butler.refresh_tokens WHERE token_hash = $1 FOR UPDATE""",
+            """SELECT t.id, t.user_id, t.family, t.revoked_at IS NOT NULL AS revoked,
+                      t.expires_at <= now() AS expired,
+                      t.replaced_by IS NOT NULL
+                        AND t.revoked_at > now() - $2::interval AS just_rotated,
+                      EXISTS (SELECT 1 FROM butler.refresh_tokens o
+                              WHERE o.family = t.family AND o.revoked_at IS NULL
+                                AND o.expires_at > now()) AS family_live,
+                      (SELECT min(created_at) FROM butler.refresh_tokens o
+                       WHERE o.family = t.family) <= now() - $3::interval AS too_old
+               FROM butler.refresh_tokens t WHERE t.token_hash = $1 FOR UPDATE OF t""",
             digest(token),
+            REUSE_GRACE,
+            max_age,
         )
         if row is None:
             raise NotAuthenticated("Please sign in again.", code="invalid_refresh")
-        if row["revoked"]:
+        if row["too_old"]:
+            await revoke_family(conn, row["family"])
+            too_old = True
+        elif row["revoked"] and row["just_rotated"] and row["family_live"]:
+            _, issued = await _insert(conn, row["user_id"], row["family"], ttl)
+            return issued
+        elif row["revoked"]:
             await revoke_family(conn, row["family"])
             reused_family = row["family"]
         elif row["expired"]:
@@ -91,6 +117,10 @@ async def rotate(conn: asyncpg.Connection, token: str, ttl: timedelta) -> Issued
                 new_id,
             )
             return issued
+    if too_old:  # raised once the family's end is committed
+        raise NotAuthenticated(
+            "Your session has reached its time limit; sign in again.", code="session_too_old"
+        )
     assert reused_family is not None
     raise ReuseDetected("This session was signed out for your safety; sign in again.")
 
