@@ -103,3 +103,55 @@ def test_openapi_command_publishes_the_stream_events(tmp_path: Path) -> None:
 
     unwritable = _butler("openapi", "--out", "/proc/nope/openapi.json", env=_env(tmp_path))
     assert unwritable.returncode == 2 and "cannot write" in unwritable.stderr
+
+
+def test_the_app_and_the_api_carry_security_headers(web: str) -> None:
+    shell = httpx.get(web + "/")
+    policy = shell.headers["content-security-policy"]
+    for rule in (
+        "default-src 'self'",
+        "script-src 'self'",
+        "frame-ancestors 'none'",
+        "object-src 'none'",
+        "base-uri 'self'",
+    ):
+        assert rule in policy, rule
+    assert "unsafe-eval" not in policy and "script-src 'self' 'unsafe-inline'" not in policy
+    api = httpx.get(web + "/api/users/me")
+    assert api.headers["content-security-policy"] == "default-src 'none'; frame-ancestors 'none'"
+    for response in (shell, api, httpx.get(web + "/healthz")):
+        assert response.headers["x-content-type-options"] == "nosniff"
+        assert response.headers["x-frame-options"] == "DENY"
+        assert response.headers["referrer-policy"] == "strict-origin-when-cross-origin"
+
+
+def test_a_livekit_server_elsewhere_may_be_reached_from_the_app(
+    built_app: Path, dsn: str, tmp_path: Path
+) -> None:
+    settings = make_settings(tmp_path)
+    settings.server.web_dir = built_app
+    settings.livekit.public_url = "wss://voice.example.org:7443"
+    with live_server(settings, dsn) as url:
+        policy = httpx.get(url + "/").headers["content-security-policy"]
+    connect = next(p for p in policy.split("; ") if p.startswith("connect-src"))
+    assert connect.split() == [
+        "connect-src",
+        "'self'",
+        "wss://voice.example.org:7443",
+        "https://voice.example.org:7443",
+    ]
+
+
+def test_source_maps_are_served_only_outside_production(
+    built_app: Path, dsn: str, tmp_path: Path, web: str
+) -> None:
+    (built_app / "assets" / "index-3f2a9c.js.map").write_text('{"version": 3}')
+    assert httpx.get(web + "/assets/index-3f2a9c.js.map").status_code == 200
+    from butler.config import Mode
+
+    production = make_settings(tmp_path)
+    production.server.web_dir = built_app
+    production.mode = Mode.PRODUCTION
+    with live_server(production, dsn) as url:
+        assert httpx.get(url + "/assets/index-3f2a9c.js.map").status_code == 404
+        assert httpx.get(url + "/assets/index-3f2a9c.js").status_code == 200

@@ -47,9 +47,16 @@ class WebMount(Mount):
 
 
 class WebApp(StaticFiles):
-    """StaticFiles with the app's cache rules and a fallback to index.html."""
+    """StaticFiles with the app's cache rules and a fallback to index.html; source maps
+    only outside production (they would hand out the app's source as written)."""
+
+    def __init__(self, *, directory: Path, source_maps: bool) -> None:
+        super().__init__(directory=directory)
+        self.source_maps = source_maps
 
     async def get_response(self, path: str, scope: Scope) -> Response:
+        if not self.source_maps and path.endswith(".map"):
+            raise HTTPException(404)
         try:
             response = await super().get_response(path, scope)
         except HTTPException as exc:
@@ -85,11 +92,12 @@ class NoStoreApi:
         await self.app(scope, receive, send_no_store)
 
 
-def mount_web_app(app: FastAPI, web_dir: Path | None) -> None:
+def mount_web_app(app: FastAPI, web_dir: Path | None, *, source_maps: bool = True) -> None:
     """Serve `web_dir` (default: the source tree's web/dist) at `/`; call after the routes."""
     folder = web_dir or SOURCE_TREE_WEB_DIR
     if (folder / "index.html").is_file():
-        app.router.routes.append(WebMount("/", app=WebApp(directory=folder), name="web"))
+        web = WebApp(directory=folder, source_maps=source_maps)
+        app.router.routes.append(WebMount("/", app=web, name="web"))
         return
     log.warning("No web app in %s: `make web` builds it. The API works without it.", folder)
 
