@@ -283,6 +283,23 @@ def test_logout_revokes_the_session_and_clears_the_cookie(
         assert client.post("/api/auth/refresh").status_code == 401
 
 
+def test_sign_out_ends_the_sessions_access_tokens_at_once(
+    base_url: str, new_account: Callable[..., Account]
+) -> None:
+    account = new_account()
+    with httpx.Client(base_url=base_url) as laptop:
+        other = laptop.post(
+            "/api/auth/login", json={"username": account.username, "password": PASSWORD}
+        ).json()["access_token"]
+        assert account.client.get("/api/users/me", headers=account.auth).status_code == 200
+        assert account.client.post("/api/auth/logout").status_code == 204
+        ended = account.client.get("/api/users/me", headers=account.auth)
+        assert ended.status_code == 401 and ended.json()["error"] == "session_ended"
+        # The same person's other sign-in goes on.
+        still = laptop.get("/api/users/me", headers={"Authorization": f"Bearer {other}"})
+        assert still.status_code == 200
+
+
 def test_logout_without_a_session_is_harmless(base_url: str) -> None:
     with httpx.Client(base_url=base_url) as client:
         assert client.post("/api/auth/logout").status_code == 204

@@ -18,8 +18,10 @@ from tests.support import JWT_SECRET, Account
 
 def _claims(account: Account, **overrides: Any) -> dict[str, Any]:
     now = int(time.time())
+    signed_in = jwt.decode(account.access_token, options={"verify_signature": False})
     claims = {
         "sub": account.user["id"],
+        "sid": signed_in["sid"],
         "typ": "access",
         "iss": "butler",
         "aud": "butler-api",
@@ -58,6 +60,8 @@ def test_a_correctly_signed_token_works(base_url: str, new_account: Callable[...
         ("no expiry", {"exp": None}, JWT_SECRET),
         ("subject not a user id", {"sub": "admin"}, JWT_SECRET),
         ("unknown user", {"sub": "00000000-0000-0000-0000-000000000000"}, JWT_SECRET),
+        ("no session", {"sid": None}, JWT_SECRET),
+        ("a session never signed in", {"sid": "00000000-0000-0000-0000-000000000000"}, JWT_SECRET),
     ],
 )
 def test_forged_or_stale_tokens_are_refused(
@@ -71,7 +75,7 @@ def test_forged_or_stale_tokens_are_refused(
     response = _me(base_url, token)
     assert response.status_code == 401, case
     assert response.headers["www-authenticate"] == "Bearer"
-    assert response.json()["error"] in {"invalid_token", "token_expired"}
+    assert response.json()["error"] in {"invalid_token", "token_expired", "session_ended"}
 
 
 def test_alg_none_is_refused(base_url: str, new_account: Callable[..., Account]) -> None:

@@ -64,8 +64,10 @@ def test_usernames_refused(name: str) -> None:
 def test_access_and_voice_tokens_round_trip_and_stay_apart() -> None:
     tokens = TokenService(SECRET, access_ttl_seconds=900, voice_ttl_seconds=600)
     user = uuid.uuid4()
-    access = tokens.issue_access(user)
-    assert tokens.verify_access(access.token) == user
+    session = uuid.uuid4()
+    access = tokens.issue_access(user, session)
+    claims = tokens.verify_access(access.token)
+    assert (claims.user_id, claims.session_id) == (user, session)
     voice = tokens.issue_voice(user, "butler-room-1")
     session = tokens.verify_voice(voice.token)
     assert (session.user_id, session.room) == (user, "butler-room-1")
@@ -80,6 +82,7 @@ def test_expired_access_token_says_expired() -> None:
     now = int(time.time())
     claims = {
         "sub": str(uuid.uuid4()),
+        "sid": str(uuid.uuid4()),
         "typ": "access",
         "iss": "butler",
         "aud": "butler-api",
@@ -91,6 +94,26 @@ def test_expired_access_token_says_expired() -> None:
     with pytest.raises(NotAuthenticated) as caught:
         tokens.verify_access(jwt.encode(claims, SECRET, algorithm="HS256"))
     assert caught.value.code == "token_expired"
+
+
+def test_an_access_token_without_its_session_is_refused() -> None:
+    tokens = TokenService(SECRET, access_ttl_seconds=900, voice_ttl_seconds=600)
+    now = int(time.time())
+    claims = {
+        "sub": str(uuid.uuid4()),
+        "typ": "access",
+        "iss": "butler",
+        "aud": "butler-api",
+        "iat": now,
+        "nbf": now,
+        "exp": now + 60,
+        "jti": "x",
+    }
+    for sid in (None, "not-a-uuid"):
+        token = jwt.encode({**claims, **({"sid": sid} if sid else {})}, SECRET, algorithm="HS256")
+        with pytest.raises(NotAuthenticated) as caught:
+            tokens.verify_access(token)
+        assert caught.value.code == "invalid_token"
 
 
 def test_passwords_hash_with_argon2id_and_verify() -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,10 +11,10 @@ import asyncpg
 from fastapi import Depends, Request
 
 from butler.agent.brain import Brain
-from butler.auth import voice_sessions
+from butler.auth import refresh, voice_sessions
 from butler.auth.accounts import Accounts
 from butler.auth.livekit_rooms import LiveKitRooms
-from butler.auth.tokens import TokenService, VoiceSession
+from butler.auth.tokens import AccessClaims, TokenService, VoiceSession
 from butler.channels.whatsapp.service import WhatsApp
 from butler.config import LiveKitSettings
 from butler.db.pool import connection
@@ -25,7 +24,6 @@ from butler.memory.service import Memory
 from butler.notify.service import Notifications
 from butler.tools.mcp_service import McpService
 from butler.tools.weather import OpenMeteo
-from butler.users import repository as users
 from butler.users.models import User
 
 
@@ -90,23 +88,26 @@ def bearer_token(request: Request) -> str:
     return token.strip()
 
 
-async def _load_user(services: Services, user_id: uuid.UUID) -> User:
+async def _load_user(services: Services, claims: AccessClaims) -> User:
     # A connection of its own, returned at once: a streaming route must not hold a
     # pooled connection for the whole stream while the turn needs others.
     async with connection(services.pool) as conn:
-        user = await users.get(conn, user_id)
+        user = await refresh.signed_in_user(conn, claims.user_id, claims.session_id)
     if user is None:
-        raise NotAuthenticated("This account no longer exists.", code="invalid_token")
+        raise NotAuthenticated(
+            "This session has ended (signed out, or the account is gone); sign in again.",
+            code="session_ended",
+        )
     return user
 
 
 async def authenticate(request: Request, services: Services, turn_text: str | None = None) -> User:
     """The caller by access token. With `turn_text`, the turn's recall starts as soon as
     the token checks out, so it runs while the account loads."""
-    user_id = services.tokens.verify_access(bearer_token(request))
+    claims = services.tokens.verify_access(bearer_token(request))
     if turn_text is not None:
-        services.brain.prepare(user_id, turn_text)
-    return await _load_user(services, user_id)
+        services.brain.prepare(claims.user_id, turn_text)
+    return await _load_user(services, claims)
 
 
 async def get_current_user(request: Request, services: ServicesDep) -> User:

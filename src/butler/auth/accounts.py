@@ -68,7 +68,7 @@ class Accounts:
 
     async def _sign_in(self, conn: asyncpg.Connection, user: User) -> SignedIn:
         issued = await refresh.start_family(conn, user.id, self.policy.refresh_ttl)
-        return SignedIn(user, self.tokens.issue_access(user.id), issued)
+        return SignedIn(user, self.tokens.issue_access(user.id, issued.family), issued)
 
     async def register(
         self,
@@ -137,7 +137,7 @@ class Accounts:
         user = await users.get(conn, issued.user_id)
         if user is None:
             raise NotAuthenticated("Please sign in again.", code="invalid_refresh")
-        return SignedIn(user, self.tokens.issue_access(user.id), issued)
+        return SignedIn(user, self.tokens.issue_access(user.id, issued.family), issued)
 
     async def logout(self, conn: asyncpg.Connection, token: str) -> uuid.UUID | None:
         """Revoke the session; returns whose it was (None for an unknown token)."""

@@ -19,6 +19,8 @@ import asyncpg
 
 from butler.auth.digest import digest
 from butler.errors import NotAuthenticated
+from butler.users.models import User
+from butler.users.repository import COLUMNS_OF_U
 
 
 @dataclass(frozen=True)
@@ -26,6 +28,7 @@ class IssuedRefresh:
     token: str
     user_id: uuid.UUID
     max_age_seconds: int
+    family: uuid.UUID  # the sign-in: access tokens name it, and die with it
 
 
 async def _insert(
@@ -40,7 +43,7 @@ async def _insert(
         family,
         ttl,
     )
-    return token_id, IssuedRefresh(token, user_id, int(ttl.total_seconds()))
+    return token_id, IssuedRefresh(token, user_id, int(ttl.total_seconds()), family)
 
 
 async def start_family(
@@ -123,6 +126,22 @@ async def rotate(
         )
     assert reused_family is not None
     raise ReuseDetected("This session was signed out for your safety; sign in again.")
+
+
+async def signed_in_user(
+    conn: asyncpg.Connection, user_id: uuid.UUID, family: uuid.UUID
+) -> User | None:
+    """The person, while the sign-in `family` is live (not signed out, not expired)."""
+    row = await conn.fetchrow(
+        f"""SELECT {COLUMNS_OF_U} FROM butler.users u
+            WHERE u.id = $1 AND EXISTS (
+                SELECT 1 FROM butler.refresh_tokens t
+                WHERE t.family = $2 AND t.user_id = u.id
+                  AND t.revoked_at IS NULL AND t.expires_at > now())""",
+        user_id,
+        family,
+    )
+    return User.from_record(row) if row else None
 
 
 async def revoke(conn: asyncpg.Connection, token: str) -> uuid.UUID | None:

@@ -30,6 +30,12 @@ class IssuedToken:
 
 
 @dataclass(frozen=True)
+class AccessClaims:
+    user_id: uuid.UUID
+    session_id: uuid.UUID  # the sign-in (refresh family) it belongs to: ended at sign-out
+
+
+@dataclass(frozen=True)
 class VoiceSession:
     user_id: uuid.UUID
     room: str
@@ -83,14 +89,23 @@ class TokenService:
             raise NotAuthenticated("The token is not valid.", code="invalid_token")
         return claims
 
-    def issue_access(self, user_id: uuid.UUID) -> IssuedToken:
+    def issue_access(self, user_id: uuid.UUID, session_id: uuid.UUID) -> IssuedToken:
         token = self._encode(
-            {"sub": str(user_id), "typ": "access"}, ACCESS_AUDIENCE, self.access_ttl_seconds
+            {"sub": str(user_id), "typ": "access", "sid": str(session_id)},
+            ACCESS_AUDIENCE,
+            self.access_ttl_seconds,
         )
         return IssuedToken(token, self.access_ttl_seconds)
 
-    def verify_access(self, token: str) -> uuid.UUID:
-        return _subject(self._decode(token, ACCESS_AUDIENCE, "access"))
+    def verify_access(self, token: str) -> AccessClaims:
+        """The token's person and sign-in; whether that sign-in is still live is the
+        database's to say (a signed-out session's tokens stop at once)."""
+        claims = self._decode(token, ACCESS_AUDIENCE, "access")
+        try:
+            session_id = uuid.UUID(str(claims["sid"]))
+        except (KeyError, ValueError):
+            raise NotAuthenticated("The token is not valid.", code="invalid_token") from None
+        return AccessClaims(_subject(claims), session_id)
 
     def issue_voice(self, user_id: uuid.UUID, room: str) -> IssuedVoiceCredential:
         """A credential for one person in one room; it also needs the room's open row in
