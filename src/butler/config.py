@@ -100,6 +100,8 @@ class ServerSettings(BaseModel):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     max_body_bytes: int = Field(default=64 * 1024, ge=1024)
+    # Seconds a request body may go without a byte before the request is refused (408).
+    body_read_timeout_seconds: float = Field(default=30.0, gt=0, le=600)
     # API processes; more than one spreads requests over the cores (the API is stateless).
     workers: int = Field(default=1, ge=1, le=64)
     forwarded_allow_ips: str = "127.0.0.1"

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import random
+import socket
 import string
+import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.support import Account
+from tests.support import Account, live_server, make_settings
 
 
 @pytest.mark.parametrize(
@@ -79,6 +82,27 @@ def test_oversized_bodies_are_refused(base_url: str) -> None:
         f"{base_url}/api/auth/login", content=chunks(), headers={"Content-Type": "application/json"}
     )
     assert streamed.status_code == 413
+
+
+def test_a_body_that_stops_arriving_is_refused_not_waited_for(dsn: str, tmp_path: Path) -> None:
+    """Content-Length says 100, ten bytes come, then nothing: 408 after the read
+    timeout, and the server answers others meanwhile."""
+    settings = make_settings(tmp_path)
+    settings.server.body_read_timeout_seconds = 1.0
+    with live_server(settings, dsn) as url:
+        port = int(url.rsplit(":", 1)[1])
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+            sock.sendall(
+                b"POST /api/auth/login HTTP/1.1\r\nHost: x\r\n"
+                b"Content-Type: application/json\r\nContent-Length: 100\r\n\r\n"
+                b'{"usernam'
+            )
+            assert httpx.get(url + "/healthz").status_code == 200
+            started = time.monotonic()
+            answer = sock.recv(4096).decode()
+        assert answer.startswith("HTTP/1.1 408"), answer
+        assert '"body_timeout"' in answer
+        assert time.monotonic() - started < 5
 
 
 def test_unknown_routes_and_methods_answer_json(base_url: str) -> None:

@@ -255,6 +255,7 @@ def create_app(settings: Settings, dsn: str, *, extra_tools: Sequence[Tool] = ()
         BodyLimitMiddleware,
         max_bytes=settings.server.max_body_bytes,
         path_limits={whatsapp.WEBHOOK_PATH: whatsapp.WEBHOOK_MAX_BYTES},
+        read_timeout=settings.server.body_read_timeout_seconds,
     )
     app.add_middleware(NoStoreApi)
     app.add_middleware(SecurityHeaders, livekit_browser_url=settings.livekit.browser_url)

@@ -1,7 +1,11 @@
-"""Reject request bodies over a size limit before anything reads them into memory."""
+"""Reject request bodies over a size limit before anything reads them into memory, and
+bodies that stop arriving: a client that sends less than its Content-Length (or trickles
+it) gets 408 after `read_timeout` seconds without a byte, instead of holding a request
+open for ever."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 from fastapi import HTTPException
@@ -15,12 +19,23 @@ class BodyTooLarge(HTTPException):
         super().__init__(413, f"The request body is over {max_bytes} bytes.")
 
 
+class BodyTimedOut(HTTPException):
+    def __init__(self, seconds: float) -> None:
+        super().__init__(408, f"The request body stopped arriving for {seconds:g} s.")
+
+
 class BodyLimitMiddleware:
     def __init__(
-        self, app: ASGIApp, max_bytes: int, *, path_limits: dict[str, int] | None = None
+        self,
+        app: ASGIApp,
+        max_bytes: int,
+        *,
+        path_limits: dict[str, int] | None = None,
+        read_timeout: float = 30.0,
     ) -> None:
         self.app = app
         self.default_max_bytes = max_bytes
+        self.read_timeout = read_timeout
         # Routes whose senders send more (a WhatsApp webhook can batch many updates).
         self.path_limits = path_limits or {}
 
@@ -42,14 +57,21 @@ class BodyLimitMiddleware:
 
         received = 0
         response_started = False
+        body_done = False
 
         async def limited_receive() -> Message:
-            nonlocal received
-            message = await receive()
+            nonlocal received, body_done
+            if body_done:  # after the body, receive() waits for a disconnect: no limit
+                return await receive()
+            try:
+                message = await asyncio.wait_for(receive(), self.read_timeout)
+            except TimeoutError:
+                raise BodyTimedOut(self.read_timeout) from None
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > max_bytes:
                     raise BodyTooLarge(max_bytes)
+                body_done = not message.get("more_body", False)
             return message
 
         async def tracking_send(message: Message) -> None:
@@ -63,6 +85,9 @@ class BodyLimitMiddleware:
         except BodyTooLarge:
             if not response_started:
                 await self._reject_too_large(send, max_bytes)
+        except BodyTimedOut as exc:
+            if not response_started:
+                await self._reject(send, 408, "body_timeout", str(exc.detail))
 
     async def _reject_too_large(self, send: Send, max_bytes: int) -> None:
         await self._reject(send, 413, "body_too_large", BodyTooLarge(max_bytes).detail)
