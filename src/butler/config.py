@@ -100,6 +100,10 @@ class ServerSettings(BaseModel):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     max_body_bytes: int = Field(default=64 * 1024, ge=1024)
+    # A request's line and headers: at most this many bytes (431 above), arriving within
+    # this many seconds (408, and the connection closed, after).
+    max_header_bytes: int = Field(default=32 * 1024, ge=4096, le=1024 * 1024)
+    header_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
     # Seconds a request body may go without a byte before the request is refused (408).
     body_read_timeout_seconds: float = Field(default=30.0, gt=0, le=600)
     # API processes; more than one spreads requests over the cores (the API is stateless).

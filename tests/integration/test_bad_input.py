@@ -6,7 +6,7 @@ import random
 import socket
 import string
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -200,3 +200,56 @@ def test_deeply_nested_json_is_a_4xx(base_url: str) -> None:
         f"{base_url}/api/auth/login", content=body, headers={"Content-Type": "application/json"}
     )
     assert 400 <= response.status_code < 500
+
+
+@pytest.fixture(scope="module")
+def guarded_url(dsn: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    settings = make_settings(tmp_path_factory.mktemp("guarded"))
+    settings.server.header_timeout_seconds = 1.0
+    with live_server(settings, dsn) as url:
+        yield url
+
+
+def _raw(url: str) -> socket.socket:
+    return socket.create_connection(("127.0.0.1", int(url.rsplit(":", 1)[1])), timeout=10)
+
+
+def _answer(sock: socket.socket) -> str:
+    data = b""
+    while chunk := sock.recv(65536):
+        data += chunk
+    return data.decode(errors="replace")
+
+
+def test_a_huge_header_is_refused_at_once(guarded_url: str) -> None:
+    with _raw(guarded_url) as sock:
+        started = time.monotonic()
+        sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 40_000)
+        answer = _answer(sock)
+    assert answer.startswith("HTTP/1.1 431"), answer[:200]
+    assert "headers_too_large" in answer and time.monotonic() - started < 1.0
+    assert httpx.get(guarded_url + "/healthz").status_code == 200
+
+
+def test_headers_trickled_in_or_never_sent_are_cut_off(guarded_url: str) -> None:
+    with _raw(guarded_url) as trickler, _raw(guarded_url) as silent:
+        started = time.monotonic()
+        trickler.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+        try:
+            for n in range(20):  # a header line every 0.2 s: each is "progress"
+                time.sleep(0.2)
+                trickler.sendall(b"X-Slow-%d: 1\r\n" % n)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        trickled = _answer(trickler)
+        said_nothing = _answer(silent)
+    assert trickled.startswith("HTTP/1.1 408") and "headers_timeout" in trickled
+    assert said_nothing.startswith("HTTP/1.1 408")
+    assert time.monotonic() - started < 4.5
+
+
+def test_kept_alive_connections_serve_request_after_request(guarded_url: str) -> None:
+    with httpx.Client(base_url=guarded_url) as client:
+        for _ in range(3):
+            assert client.get("/healthz").status_code == 200
+            time.sleep(0.6)  # idle between requests is not a slow head

@@ -16,6 +16,7 @@ import uvicorn
 from uvicorn.supervisors.multiprocess import Multiprocess
 
 from butler.api.app import create_app
+from butler.api.http_guard import HeadLimits, guard
 from butler.api.worker import WORKER_DSN_VARIABLE
 from butler.auth import invites
 from butler.config import Settings
@@ -68,11 +69,19 @@ def uvicorn_config(
     extra_tools: Sequence[Tool] = (),
     tls: LocalTLS | None = None,
 ) -> uvicorn.Config:
-    return uvicorn.Config(
+    config = uvicorn.Config(
         create_app(settings, dsn, extra_tools=extra_tools),
         host=host,
         port=port,
         **_shared_options(settings, tls),
+    )
+    return guard(config, head_limits(settings))
+
+
+def head_limits(settings: Settings) -> HeadLimits:
+    return HeadLimits(
+        max_head_bytes=settings.server.max_header_bytes,
+        head_timeout=settings.server.header_timeout_seconds,
     )
 
 
@@ -101,6 +110,7 @@ def _run_workers(
         workers=settings.server.workers,
         **_shared_options(settings, tls),
     )
+    guard(config, head_limits(settings))
     socket = config.bind_socket()
     Multiprocess(config, sockets=[socket]).run()
 
