@@ -244,7 +244,7 @@ def test_headers_trickled_in_or_never_sent_are_cut_off(guarded_url: str) -> None
         trickled = _answer(trickler)
         said_nothing = _answer(silent)
     assert trickled.startswith("HTTP/1.1 408") and "headers_timeout" in trickled
-    assert said_nothing.startswith("HTTP/1.1 408")
+    assert said_nothing == ""  # closed without a word
     assert time.monotonic() - started < 4.5
 
 

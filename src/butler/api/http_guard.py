@@ -1,9 +1,9 @@
 """Limits on a request's head (its request line and headers) that uvicorn lacks: at
 most `max_head_bytes`, arriving within `head_timeout` seconds of its first byte (or of
 the connection opening). A client that sends one huge header gets 431; one that
-trickles a header line now and then, or connects and says nothing, gets 408 and is
-disconnected. Without this, either holds a connection (and memory) for ever, whether
-or not a reverse proxy stands in front.
+trickles a header line now and then gets 408 and is disconnected; a connection that
+says nothing in that time is closed. Without this, each holds a connection (and
+memory) for ever, whether or not a reverse proxy stands in front.
 """
 
 from __future__ import annotations
@@ -75,7 +75,12 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
 
     def _head_too_slow(self) -> None:
         self._head_timer = None
-        if self._waiting_for_a_request() and not self.transport.is_closing():
+        if not self._waiting_for_a_request() or self.transport.is_closing():
+            return
+        if self._head_bytes == 0:
+            # Nothing asked (a browser's spare connection): closed quietly, as nginx does.
+            self.transport.close()
+        else:
             self._refuse(408, "Request Timeout", "The request's headers took too long to arrive.")
 
     def _refuse(self, status: int, reason: str, message: str) -> None:
