@@ -228,6 +228,13 @@ async def take_access_notice(conn: asyncpg.Connection, phone_number: str) -> boo
     )
 
 
+async def give_back_access_notice(conn: asyncpg.Connection, phone_number: str) -> None:
+    await conn.execute(
+        "UPDATE butler.whatsapp_contacts SET access_notice_at = NULL WHERE phone_number = $1",
+        phone_number,
+    )
+
+
 async def sweep(conn: asyncpg.Connection) -> None:
     """Forget handled messages and sent texts after KEEP_DAYS, problems after 90 days."""
     await conn.execute(

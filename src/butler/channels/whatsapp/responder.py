@@ -206,7 +206,12 @@ class Responder:
         async with connection(self._pool) as conn:
             if not await inbox.take_access_notice(conn, received.phone_number):
                 return
-        sent = await self._transport.send_text(received.phone_number, ACCESS_REPLY)
+        try:
+            sent = await self._transport.send_text(received.phone_number, ACCESS_REPLY)
+        except WhatsAppError:
+            async with connection(self._pool) as conn:  # not said: the retry may say it
+                await inbox.give_back_access_notice(conn, received.phone_number)
+            raise
         async with connection(self._pool) as conn:
             await outbox.record_sent(conn, sent, received.phone_number, "access", None)
 
