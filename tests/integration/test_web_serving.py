@@ -130,15 +130,16 @@ def test_a_livekit_server_elsewhere_may_be_reached_from_the_app(
 ) -> None:
     settings = make_settings(tmp_path)
     settings.server.web_dir = built_app
-    settings.livekit.public_url = "wss://voice.example.org:7443"
+    # Another origin on loopback: only named in a header, never contacted.
+    settings.livekit.public_url = "wss://127.0.0.2:7443"
     with live_server(settings, dsn) as url:
         policy = httpx.get(url + "/").headers["content-security-policy"]
     connect = next(p for p in policy.split("; ") if p.startswith("connect-src"))
     assert connect.split() == [
         "connect-src",
         "'self'",
-        "wss://voice.example.org:7443",
-        "https://voice.example.org:7443",
+        "wss://127.0.0.2:7443",
+        "https://127.0.0.2:7443",
     ]
 
 

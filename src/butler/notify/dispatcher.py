@@ -17,6 +17,7 @@ from typing import Any
 
 import asyncpg
 
+from butler.db.poll_loop import poll_forever
 from butler.db.pool import connection
 from butler.errors import InvalidInput
 from butler.notify import delivery
@@ -82,16 +83,12 @@ class Dispatcher:
                 await self._task
 
     async def _run(self) -> None:
-        polls = 0
-        while True:
-            try:
-                await self.tick(sweep=polls % EXPIRE_EVERY == 0)
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-                log.warning("reminders: could not check what is due (%s); trying again", exc)
-            except Exception:
-                log.exception("reminders: the dispatcher failed; trying again")
-            polls += 1
-            await asyncio.sleep(self._poll)
+        await poll_forever(
+            lambda sweep: self.tick(sweep=sweep),
+            what="reminders",
+            poll_seconds=self._poll,
+            sweep_every=EXPIRE_EVERY,
+        )
 
     async def tick(self, *, sweep: bool = False) -> None:
         async with connection(self._pool) as conn:

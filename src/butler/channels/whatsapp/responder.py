@@ -26,6 +26,7 @@ from butler.channels.whatsapp.inbox import Received
 from butler.channels.whatsapp.links import Link
 from butler.channels.whatsapp.speech import Speaker, Transcriber
 from butler.channels.whatsapp.transport import Transport
+from butler.db.poll_loop import poll_forever
 from butler.db.pool import connection
 from butler.errors import ButlerError
 from butler.llm import base as llm
@@ -103,18 +104,13 @@ class Responder:
                     await task
 
     async def _run(self) -> None:
-        polls = 0
-        while True:
-            try:
-                await self.tick(sweep=polls % SWEEP_EVERY == 0)
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-                log.warning("whatsapp: could not read the inbox (%s); trying again", exc)
-            except Exception:
-                log.exception("whatsapp: the responder failed; trying again")
-            polls += 1
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self._poll)
-            self._wake.clear()
+        await poll_forever(
+            lambda sweep: self.tick(sweep=sweep),
+            what="whatsapp",
+            poll_seconds=self._poll,
+            sweep_every=SWEEP_EVERY,
+            wake=self._wake,
+        )
 
     async def tick(self, *, sweep: bool = False) -> None:
         """Claim what may be answered now and start answering it; turns already under
