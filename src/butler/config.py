@@ -372,6 +372,8 @@ class Settings(BaseSettings):
     data_dir: Path = Field(default_factory=default_data_dir)
     database_url: SecretStr | None = None
     database_pool_size: int = Field(default=10, ge=2, le=200)
+    # A statement running longer is ended and the request answers 503 database_unavailable.
+    database_statement_timeout_seconds: float = Field(default=10, gt=0, le=600)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     auth: AuthSettings = AuthSettings()
     livekit: LiveKitSettings = LiveKitSettings()

@@ -1,4 +1,6 @@
-"""`butler doctor`: check the configuration and the database, say what to fix."""
+"""`butler doctor`: check the configuration, the database and the services Butler
+depends on, and say what to fix. It only looks: it starts nothing (an embedded
+PostgreSQL that is not running is reported as such, not started)."""
 
 from __future__ import annotations
 
@@ -9,10 +11,12 @@ import asyncpg
 
 from butler.config import Settings
 from butler.db import migrate
+from butler.db.embedded import EmbeddedPostgres
 from butler.db.pool import connect, create_pool
-from butler.db.runtime import open_database
 from butler.errors import ButlerError, ConfigError
 from butler.home.connection import HOME_TOKEN_PURPOSE, Chosen, SavedConnection
+from butler.llm.base import LLMError, Message, Prompt, Stop
+from butler.llm.factory import build_provider
 from butler.memory.embeddings import local_model_files
 from butler.secret_box import secret_box
 from butler.stack.health import voice_health
@@ -31,6 +35,37 @@ async def _database_revision(dsn: str) -> str | None:
         return await migrate.current_revision(conn)
     finally:
         await conn.close()
+
+
+def _model(settings: Settings) -> tuple[bool, str, str]:
+    """Ask the configured model for one word: the key, the address and the model name
+    are all proven, for a fraction of a cent."""
+    provider, status = build_provider(settings.llm.model_copy(update={"retry_attempts": 1}))
+    if provider is None:
+        return False, "model", status
+    prompt = Prompt(
+        system="You are being health-checked. Answer with one word.",
+        messages=(Message.user("Say OK."),),
+        max_tokens=16,
+    )
+    seconds = min(settings.llm.timeout_seconds, 30.0)
+
+    async def ask() -> None:
+        try:
+            async with asyncio.timeout(seconds + 5):
+                async for event in provider.stream(prompt):
+                    if isinstance(event, Stop):
+                        return
+        finally:
+            await provider.aclose()
+
+    try:
+        asyncio.run(ask())
+    except LLMError as exc:
+        return False, "model", f"{status}: {exc.message}"
+    except TimeoutError:
+        return False, "model", f"{status}: no answer within {seconds + 5:.0f} s"
+    return True, "model", f"{status}: answered"
 
 
 def _embeddings(settings: Settings) -> tuple[bool, str, str]:
@@ -169,6 +204,20 @@ def _serving(settings: Settings) -> bool:
     )
 
 
+def _database(settings: Settings, database_url: str | None) -> tuple[str | None, str]:
+    """Where to connect, and how to describe it; no DSN when there is nothing to check
+    without starting something."""
+    if database_url:
+        return database_url, "external (BUTLER_DATABASE_URL)"
+    embedded = EmbeddedPostgres(settings.data_dir)
+    if not embedded.initialised():
+        return None, f"embedded in {embedded.pgdata}: not created yet (`butler serve` creates it)"
+    dsn = embedded.running_dsn()
+    if dsn is None:
+        return None, f"embedded in {embedded.pgdata}: not running (`butler serve` starts it)"
+    return dsn, "embedded, running"
+
+
 def diagnose(settings: Settings, database_url: str | None) -> list[str]:
     """Print one line per check; return the labels of the checks that failed."""
     failed: list[str] = []
@@ -181,6 +230,7 @@ def diagnose(settings: Settings, database_url: str | None) -> list[str]:
     check(True, "data folder", str(settings.data_dir))
     for ok, label, detail in _voice(settings):
         check(ok, label, detail)
+    check(*_model(settings))
     check(*_end_of_turn(settings))
     check(*_embeddings(settings))
     home = _home_assistant(settings)
@@ -189,15 +239,17 @@ def diagnose(settings: Settings, database_url: str | None) -> list[str]:
     whatsapp = _whatsapp(settings)
     if whatsapp is not None:
         check(*whatsapp)
-    where = "external (BUTLER_DATABASE_URL)" if database_url else "embedded"
+    dsn, where = _database(settings, database_url)
+    if dsn is None:
+        check(True, "database", where)
+        return failed
     try:
-        with open_database(settings.data_dir, database_url) as dsn:
-            revision = asyncio.run(_database_revision(dsn))
-            saved_home = (
-                _home_saved_in_the_app(settings, dsn)
-                if home is None and revision == migrate.head_revision()
-                else None
-            )
+        revision = asyncio.run(_database_revision(dsn))
+        saved_home = (
+            _home_saved_in_the_app(settings, dsn)
+            if home is None and revision == migrate.head_revision()
+            else None
+        )
     except (ButlerError, OSError, asyncpg.PostgresError) as exc:
         check(False, "database", f"{where}: {exc}")
         return failed

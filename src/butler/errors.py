@@ -11,6 +11,7 @@ class ButlerError(Exception):
     code = "error"
     status = 400
     retryable = False
+    retry_after_seconds: int | None = None  # sent as Retry-After when set
 
     def __init__(self, message: str, *, code: str | None = None) -> None:
         super().__init__(message)
@@ -63,6 +64,16 @@ class Unavailable(ButlerError):
     code = "unavailable"
     status = 503
     retryable = True
+
+
+class DatabaseUnavailable(Unavailable):
+    """PostgreSQL is down, stalled or refusing connections; the request changed nothing."""
+
+    code = "database_unavailable"
+    retry_after_seconds = 5
+
+    def __init__(self) -> None:
+        super().__init__("The database is not answering right now. Try again in a few seconds.")
 
 
 class DatabaseLocked(ButlerError):

@@ -20,7 +20,8 @@ from butler.home.connection import HOME_TOKEN_PURPOSE
 from butler.secret_box import SecretBox
 from tests.fakes.home_assistant import TOKEN, VERSION, FakeHomeAssistant
 from tests.fakes.whatsapp_cloud import FakeWhatsAppCloud
-from tests.support import DEAD_LIVEKIT_URL, PASSWORD, free_port, run
+from tests.fakes.wire import AnthropicWire, Reply
+from tests.support import DEAD_LIVEKIT_URL, PASSWORD, claude_at, free_port, run
 
 pytestmark = pytest.mark.slow
 
@@ -28,7 +29,8 @@ INVITE_PATTERN = re.compile(r"\b([0-9A-Z]{5}(?:-[0-9A-Z]{5}){4})\b")
 
 
 def _env(data_dir: Path, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("BUTLER_", "LIVEKIT_"))}
+    vendors = ("BUTLER_", "LIVEKIT_", "ANTHROPIC_", "OPENAI_", "GROQ_")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(vendors)}
     env.update(
         {
             "BUTLER_DATA_DIR": str(data_dir),
@@ -40,6 +42,13 @@ def _env(data_dir: Path, **extra: str) -> dict[str, str]:
         }
     )
     return env
+
+
+def _model_at(wire: AnthropicWire) -> dict[str, str]:
+    """Settings for a model that answers: Claude's wire format on 127.0.0.1."""
+    return {
+        f"BUTLER_LLM__{key.upper()}": str(value) for key, value in claude_at(wire.base_url).items()
+    }
 
 
 def _butler(
@@ -62,34 +71,38 @@ def _answers(url: str) -> bool:
         return False
 
 
+def _serve_log(data_dir: Path) -> Path:
+    """Where `_serving` writes the server's output (a file: a pipe nobody reads fills up
+    and blocks the server once it has logged 64 KiB)."""
+    return data_dir.with_name(data_dir.name + "-serve.log")
+
+
 @contextmanager
 def _serving(data_dir: Path, port: int, *extra: str) -> Iterator[tuple[subprocess.Popen[str], str]]:
     """Start `butler serve`; yield the process and what it printed until it was ready."""
-    process = subprocess.Popen(
-        [sys.executable, "-m", "butler", "serve", "--port", str(port), *extra],
-        env=_env(data_dir),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    output: list[str] = []
+    log_path = _serve_log(data_dir)
+    with log_path.open("w") as log_file:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "butler", "serve", "--port", str(port), *extra],
+            env=_env(data_dir),
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
     try:
-        assert process.stdout is not None
         deadline = time.monotonic() + 90
-        for line in process.stdout:
-            output.append(line)
-            if "Uvicorn running" in line:
-                break
+        while "Uvicorn running" not in (output := log_path.read_text()):
+            if process.poll() is not None:
+                raise AssertionError("butler serve exited:\n" + output)
             if time.monotonic() > deadline:
-                raise AssertionError("butler serve did not start:\n" + "".join(output))
-        else:
-            raise AssertionError("butler serve exited:\n" + "".join(output))
+                raise AssertionError("butler serve did not start:\n" + output)
+            time.sleep(0.1)
         # With several workers the parent reports the socket before a worker listens.
         while not _answers(f"http://127.0.0.1:{port}/healthz"):
             if time.monotonic() > deadline or process.poll() is not None:
-                raise AssertionError("butler serve never answered:\n" + "".join(output))
+                raise AssertionError("butler serve never answered:\n" + log_path.read_text())
             time.sleep(0.1)
-        yield process, "".join(output)
+        yield process, output
     finally:
         if process.poll() is None:
             process.send_signal(signal.SIGTERM)
@@ -218,9 +231,12 @@ def test_invalid_settings_and_arguments_say_what_to_fix(tmp_path: Path) -> None:
     assert not (tmp_path / "postgres").exists(), "nothing may start before the check"
 
 
-def test_doctor_checks_the_embedding_model_and_the_voice_server(tmp_path: Path) -> None:
+def test_doctor_checks_the_embedding_model_and_the_voice_server(
+    tmp_path: Path, wire: AnthropicWire
+) -> None:
     assert _butler("migrate", env=_env(tmp_path)).returncode == 0
-    embedded = _env(tmp_path, BUTLER_LIVEKIT__URL="")  # empty: the embedded stack
+    # Empty LiveKit URL: the embedded stack.
+    embedded = _env(tmp_path, BUTLER_LIVEKIT__URL="", **_model_at(wire))
     healthy = _butler("doctor", env=embedded)
     assert healthy.returncode == 0, healthy.stdout + healthy.stderr
     assert "[ok] embeddings: local all-MiniLM-L6-v2 (int8 ONNX, checksum ok" in healthy.stdout
@@ -248,9 +264,9 @@ def test_doctor_checks_the_embedding_model_and_the_voice_server(tmp_path: Path) 
     assert "BUTLER_MEMORY__EMBEDDING_BASE_URL" in unset.stdout
 
 
-def test_doctor_signs_in_to_home_assistant(tmp_path: Path) -> None:
+def test_doctor_signs_in_to_home_assistant(tmp_path: Path, wire: AnthropicWire) -> None:
     assert _butler("migrate", env=_env(tmp_path)).returncode == 0
-    embedded = _env(tmp_path, BUTLER_LIVEKIT__URL="")
+    embedded = _env(tmp_path, BUTLER_LIVEKIT__URL="", **_model_at(wire))
     with FakeHomeAssistant().running() as home:
         signed_in = _butler(
             "doctor",
@@ -284,9 +300,9 @@ def test_doctor_signs_in_to_home_assistant(tmp_path: Path) -> None:
     assert "set BUTLER_HOME_ASSISTANT__TOKEN as well" in half.stdout
 
 
-def test_doctor_checks_whatsapp(tmp_path: Path) -> None:
+def test_doctor_checks_whatsapp(tmp_path: Path, wire: AnthropicWire) -> None:
     assert _butler("migrate", env=_env(tmp_path)).returncode == 0
-    embedded = _env(tmp_path, BUTLER_LIVEKIT__URL="")
+    embedded = _env(tmp_path, BUTLER_LIVEKIT__URL="", **_model_at(wire))
     with FakeWhatsAppCloud().running() as cloud:
         settings = {
             f"BUTLER_WHATSAPP__{key.upper()}": str(value) for key, value in cloud.settings().items()
@@ -329,3 +345,82 @@ def test_doctor_checks_the_connection_saved_in_the_app(tmp_path: Path, dsn: str)
         assert TOKEN not in other_key.stdout + other_key.stderr
     finally:
         run(lambda conn: conn.execute("DELETE FROM butler.home_connection"), dsn)
+
+
+def test_serve_restarts_a_killed_embedded_postgres_and_answers_503_meanwhile(
+    tmp_path: Path,
+) -> None:
+    port = free_port()
+    with _serving(tmp_path, port) as (process, output):
+        match = INVITE_PATTERN.search(output)
+        assert match, output
+        client = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30)
+        registered = client.post(
+            "/api/auth/register",
+            json={
+                "code": match.group(1),
+                "username": "kim",
+                "display_name": "Kim",
+                "password": PASSWORD,
+            },
+        )
+        assert registered.status_code == 201, registered.text
+        auth = {"Authorization": f"Bearer {registered.json()['access_token']}"}
+        pid_file = tmp_path / "postgres" / "postmaster.pid"
+        first_pid = int(pid_file.read_text().split()[0])
+
+        os.kill(first_pid, signal.SIGKILL)
+        answers: list[tuple[int, str | None, str | None]] = []
+        deadline = time.monotonic() + 60
+        while True:
+            me = client.get("/api/users/me", headers=auth)  # one kept-alive connection
+            error = me.json().get("error") if me.status_code != 200 else None
+            answers.append((me.status_code, error, me.headers.get("retry-after")))
+            assert me.status_code in {200, 503}, (me.status_code, me.text)
+            assert me.headers.get("connection") != "close"
+            if me.status_code == 200 and len(answers) > 1 and answers[-2][0] == 503:
+                break
+            assert time.monotonic() < deadline, (answers[-5:], _serve_log(tmp_path).read_text())
+            time.sleep(0.05)
+        assert (503, "database_unavailable", "5") in answers
+        assert int(pid_file.read_text().split()[0]) != first_pid
+        log = _serve_log(tmp_path).read_text()
+        assert "The embedded PostgreSQL is not running; starting it again" in log
+        assert "Traceback" not in log and "internal_error" not in log
+        # The account is still there after the restart.
+        assert client.get("/api/users/me", headers=auth).json()["username"] == "kim"
+    assert process.returncode == 0
+
+
+def test_doctor_asks_the_model_and_starts_nothing(tmp_path: Path, wire: AnthropicWire) -> None:
+    never_created = _butler("doctor", env=_env(tmp_path, **_model_at(wire)))
+    assert "[ok] database: embedded in" in never_created.stdout
+    assert "not created yet" in never_created.stdout
+    assert not (tmp_path / "postgres").exists(), "doctor must not create the database"
+
+    assert _butler("migrate", env=_env(tmp_path)).returncode == 0
+    wire.reset()
+    answered = _butler("doctor", env=_env(tmp_path, **_model_at(wire)))
+    assert "[ok] model: anthropic model claude-sonnet-5-5 at http://127.0.0.1:" in answered.stdout
+    assert ": answered" in answered.stdout
+    assert len(wire.requests) == 1 and wire.requests[0]["max_tokens"] <= 16
+    assert "not running (`butler serve` starts it)" in answered.stdout
+    assert not (tmp_path / "postgres" / "postmaster.pid").exists(), "doctor started PostgreSQL"
+
+    nobody = _butler("doctor", env=_env(tmp_path))
+    assert nobody.returncode == 1
+    assert "[FAIL] model: No language model: set ANTHROPIC_API_KEY" in nobody.stdout
+
+    wire.play(Reply.fail(401, "authentication_error"))
+    refused = _butler("doctor", env=_env(tmp_path, **_model_at(wire)))
+    assert refused.returncode == 1
+    assert "[FAIL] model: anthropic model" in refused.stdout
+    assert "sk-ant-test" not in refused.stdout + refused.stderr
+
+    dead = _butler(
+        "doctor",
+        env=_env(tmp_path, **{**_model_at(wire), "BUTLER_LLM__BASE_URL": "http://127.0.0.1:9"}),
+    )
+    assert dead.returncode == 1
+    assert "[FAIL] model: anthropic model claude-sonnet-5-5 at http://127.0.0.1:9" in dead.stdout
+    assert "Traceback" not in dead.stdout + dead.stderr

@@ -204,7 +204,11 @@ def create_app(settings: Settings, dsn: str, *, extra_tools: Sequence[Tool] = ()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        pool = await create_pool(dsn, max_size=settings.database_pool_size)
+        pool = await create_pool(
+            dsn,
+            max_size=settings.database_pool_size,
+            statement_timeout=settings.database_statement_timeout_seconds,
+        )
         learner_llm = learning_llm(settings) if settings.memory.learning else None
         memory = await open_memory(pool, settings.memory, learner_llm)
         home = open_home(settings.home_assistant, pool, secret_box(settings, HOME_TOKEN_PURPOSE))

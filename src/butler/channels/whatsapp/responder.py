@@ -28,7 +28,7 @@ from butler.channels.whatsapp.speech import Speaker, Transcriber
 from butler.channels.whatsapp.transport import Transport
 from butler.db.poll_loop import poll_forever
 from butler.db.pool import connection
-from butler.errors import ButlerError
+from butler.errors import ButlerError, DatabaseUnavailable
 from butler.llm import base as llm
 from butler.memory import history
 from butler.users.models import User
@@ -138,7 +138,12 @@ class Responder:
             await self._answer(received)
         except WhatsAppError as exc:
             await self._setback(received, exc.message, retryable=exc.retryable)
-        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+        except (
+            OSError,
+            asyncpg.PostgresError,
+            asyncpg.InterfaceError,
+            DatabaseUnavailable,
+        ) as exc:
             await self._setback(received, f"the database failed: {exc}", retryable=True)
         except Exception as exc:
             log.exception("whatsapp: answering a message failed")
