@@ -253,3 +253,48 @@ def test_kept_alive_connections_serve_request_after_request(guarded_url: str) ->
         for _ in range(3):
             assert client.get("/healthz").status_code == 200
             time.sleep(0.6)  # idle between requests is not a slow head
+
+
+def test_booleans_and_numbers_must_be_json_booleans_and_numbers(
+    new_account: Callable[..., Account],
+) -> None:
+    person = new_account()
+    loose = person.client.post(
+        "/api/chat", json={"message": "hello", "temporary": 0}, headers=person.auth
+    )
+    assert loose.status_code == 422, loose.text
+    assert loose.json()["details"][0]["field"] == "temporary"
+    for confidence in (False, "0.5"):
+        fact = person.client.post(
+            "/api/memory/facts",
+            json={"fact": "likes tea", "confidence": confidence},
+            headers=person.auth,
+        )
+        assert fact.status_code == 422, fact.text
+        assert fact.json()["details"][0]["field"] == "confidence"
+    whole = person.client.post(
+        "/api/memory/facts", json={"fact": "likes tea", "confidence": 1}, headers=person.auth
+    )
+    assert whole.status_code == 201, whole.text
+
+
+def test_a_405_names_every_method_of_the_path(new_account: Callable[..., Account]) -> None:
+    person = new_account()
+    options = person.client.options("/api/users/me", headers=person.auth)
+    assert options.status_code == 405
+    assert {m.strip() for m in options.headers["allow"].split(",")} >= {"GET", "PATCH"}
+
+
+def test_the_document_describes_the_answers_of_reading_a_body(base_url: str) -> None:
+    document = httpx.get(f"{base_url}/openapi.json").json()
+    register = document["paths"]["/api/auth/register"]["post"]["responses"]
+    for status in ("400", "408", "413", "422"):
+        assert register[status]["content"]["application/json"]["schema"], status
+    undecodable = httpx.post(
+        f"{base_url}/api/auth/register",
+        content=b"\xff\xfe{",
+        headers={"Content-Type": "application/json"},
+    )
+    assert str(undecodable.status_code) in register
+    challenge = document["paths"]["/api/channels/whatsapp/webhook"]["get"]["responses"]
+    assert list(challenge["404"]["content"]) == ["application/json"]

@@ -10,8 +10,10 @@ from pathlib import Path
 import httpx
 import pytest
 
+from butler.config import Mode
+from butler.users.models import Role
 from tests.integration.test_cli import _butler, _env
-from tests.support import live_server, make_settings
+from tests.support import live_server, make_settings, register
 
 
 @pytest.fixture(scope="module")
@@ -23,6 +25,9 @@ def built_app(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (folder / "sw.js").write_text("self.addEventListener('fetch', () => {})")
     (folder / "push-sw.js").write_text("self.addEventListener('push', () => {})")
     (folder / "manifest.webmanifest").write_text('{"name": "Butler"}')
+    (folder / "api-docs.html").write_text(
+        '<!doctype html><title>Butler API reference</title><script src="/assets/apiDocs.js">'
+    )
     return folder
 
 
@@ -148,11 +153,37 @@ def test_source_maps_are_served_only_outside_production(
 ) -> None:
     (built_app / "assets" / "index-3f2a9c.js.map").write_text('{"version": 3}')
     assert httpx.get(web + "/assets/index-3f2a9c.js.map").status_code == 200
-    from butler.config import Mode
-
     production = make_settings(tmp_path)
     production.server.web_dir = built_app
     production.mode = Mode.PRODUCTION
     with live_server(production, dsn) as url:
         assert httpx.get(url + "/assets/index-3f2a9c.js.map").status_code == 404
         assert httpx.get(url + "/assets/index-3f2a9c.js").status_code == 200
+
+
+def test_the_api_reference_is_the_apps_page_and_its_document_is_for_admins_in_production(
+    built_app: Path, dsn: str, tmp_path: Path, web: str
+) -> None:
+    docs = httpx.get(web + "/docs")
+    assert docs.status_code == 200 and "Butler API reference" in docs.text
+    assert docs.headers["cache-control"] == "no-cache"
+    # The app's own policy: no CDN script could load on this page.
+    assert "script-src 'self'" in docs.headers["content-security-policy"]
+    assert httpx.get(web + "/redoc").status_code == 404
+    # While developing, the document is public (the web build reads it too).
+    assert "/api/chat" in httpx.get(web + "/openapi.json").json()["paths"]
+
+    production = make_settings(tmp_path)
+    production.server.web_dir = built_app
+    production.mode = Mode.PRODUCTION
+    with live_server(production, dsn) as url:
+        assert httpx.get(url + "/docs").status_code == 200  # the page holds nothing
+        anonymous = httpx.get(url + "/openapi.json")
+        assert anonymous.status_code == 401 and anonymous.json()["error"] == "not_authenticated"
+        member = register(url, dsn)
+        refused = member.client.get("/openapi.json", headers=member.auth)
+        assert refused.status_code == 403 and refused.json()["error"] == "forbidden"
+        admin = register(url, dsn, Role.ADMIN)
+        document = admin.client.get("/openapi.json", headers=admin.auth)
+        assert document.status_code == 200 and "/api/chat" in document.json()["paths"]
+        assert "/openapi.json" not in document.json()["paths"]

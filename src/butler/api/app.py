@@ -11,7 +11,7 @@ from typing import Any
 import asyncpg
 import httpx
 from fastapi import FastAPI
-from pydantic import SecretStr, TypeAdapter
+from pydantic import SecretStr
 
 from butler.agent.brain import Brain, BrainSettings
 from butler.agent.home_tools import home_tools
@@ -22,6 +22,7 @@ from butler.agent.timer_turns import TimerTurns
 from butler.api.body_limit import BodyLimitMiddleware
 from butler.api.deps import CookiePolicy, LiveKitConfig, Services
 from butler.api.errors import install_error_handlers
+from butler.api.openapi_extras import customise_openapi
 from butler.api.routes import (
     admin,
     auth,
@@ -42,8 +43,8 @@ from butler.api.routes import (
 )
 from butler.api.routes import memory as memory_routes
 from butler.api.routes.livekit_relay import redact_tokens
+from butler.api.routes.openapi_document import openapi_router
 from butler.api.security_headers import SecurityHeaders
-from butler.api.sse import ChatStreamEvents
 from butler.api.web import NoStoreApi, mount_web_app
 from butler.auth.accounts import Accounts, AuthPolicy
 from butler.auth.livekit_rooms import LiveKitRooms, RoomPolicy
@@ -253,7 +254,15 @@ def create_app(settings: Settings, dsn: str, *, extra_tools: Sequence[Tool] = ()
             await pool.close()
 
     redact_tokens()
-    app = FastAPI(title="Butler API", version="0.1.0", lifespan=lifespan)
+    # /docs is the web app's page (no CDN); /openapi.json is served by openapi_router.
+    app = FastAPI(
+        title="Butler API",
+        version="0.1.0",
+        lifespan=lifespan,
+        openapi_url=None,
+        docs_url=None,
+        redoc_url=None,
+    )
     install_error_handlers(app)
     app.add_middleware(
         BodyLimitMiddleware,
@@ -279,29 +288,12 @@ def create_app(settings: Settings, dsn: str, *, extra_tools: Sequence[Tool] = ()
         voice_notices.router,
         mcp_routes.router,
         whatsapp.router,
+        openapi_router(admins_only=settings.mode is Mode.PRODUCTION),
     ):
         app.include_router(router)
-    _publish_stream_events(app)
+    customise_openapi(app)
     mount_web_app(app, settings.server.web_dir, source_maps=settings.mode is not Mode.PRODUCTION)
     return app
-
-
-def _publish_stream_events(app: FastAPI) -> None:
-    """Add the SSE event payloads to the OpenAPI components, which routes cannot declare."""
-    build_openapi = app.openapi
-
-    def openapi() -> dict[str, Any]:
-        if app.openapi_schema is None:
-            document = build_openapi()  # FastAPI keeps it as app.openapi_schema
-            schema = TypeAdapter(ChatStreamEvents).json_schema(
-                ref_template="#/components/schemas/{model}"
-            )
-            components = document.setdefault("components", {}).setdefault("schemas", {})
-            components.update(schema.pop("$defs", {}))
-            components["ChatStreamEvents"] = schema
-        return app.openapi_schema or {}
-
-    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def openapi_document(settings: Settings) -> dict[str, Any]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 import asyncpg
@@ -67,12 +68,36 @@ async def _client_left(request: Request, exc: Exception) -> Response:
     return Response(status_code=499)
 
 
+def _allowed_methods(request: Request, first_route: str) -> str:
+    """Every method the API has at this path: Starlette names only the first matching
+    route's (`first_route`), and /api/users/me has a GET route and a PATCH route."""
+    methods = {m.strip() for m in first_route.split(",") if m.strip()}
+    for pattern, documented in _documented_paths(request.app):
+        if pattern.fullmatch(request.url.path):
+            methods |= documented
+    return ", ".join(sorted(methods))
+
+
+def _documented_paths(app: FastAPI) -> list[tuple[re.Pattern[str], set[str]]]:
+    cached: list[tuple[re.Pattern[str], set[str]]] | None = getattr(
+        app.state, "documented_paths", None
+    )
+    if cached is None:
+        cached = [
+            (re.compile(re.sub(r"\\{[^}]+\\}", "[^/]+", re.escape(path))), {m.upper() for m in ops})
+            for path, ops in app.openapi().get("paths", {}).items()
+        ]
+        app.state.documented_paths = cached
+    return cached
+
+
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     code = _HTTP_CODES.get(exc.status_code, "http_error")
-    return JSONResponse(
-        error_body(code, str(exc.detail)), exc.status_code, headers=getattr(exc, "headers", None)
-    )
+    headers = dict(getattr(exc, "headers", None) or {})
+    if exc.status_code == 405:
+        headers["Allow"] = _allowed_methods(request, headers.get("Allow", ""))
+    return JSONResponse(error_body(code, str(exc.detail)), exc.status_code, headers=headers)
 
 
 async def _unstorable(request: Request, exc: Exception) -> JSONResponse:

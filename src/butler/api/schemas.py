@@ -5,10 +5,12 @@ from __future__ import annotations
 import re
 import uuid
 from datetime import datetime
-from typing import Any, Literal, Self
+from types import UnionType
+from typing import Any, Literal, Self, Union, get_args, get_origin
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
+from butler.auth.accounts import USERNAME_RULE
 from butler.users.models import Role, Soul, User
 
 # C0 and C1 control characters, but for tab, line feed and carriage return: never
@@ -32,24 +34,60 @@ def reject_control_characters(value: Any) -> None:
             reject_control_characters(item)
 
 
+def _members(annotation: Any) -> set[Any]:
+    if get_origin(annotation) in (Union, UnionType):
+        return {member for member in get_args(annotation) if member is not type(None)}
+    return {annotation}
+
+
+def reject_other_json_types(annotation: Any, value: Any) -> None:
+    """A boolean field takes only true or false, a number field only numbers: pydantic
+    would otherwise accept `"temporary": 0` or `"confidence": false`, which the OpenAPI
+    document calls invalid. (Its strict mode would also refuse ISO dates and enum values
+    given as JSON strings, as FastAPI validates the parsed body.)"""
+    if value is None:
+        return
+    kinds = _members(annotation)
+    if kinds == {bool} and not isinstance(value, bool):
+        raise ValueError("must be true or false")
+    if (
+        kinds
+        and kinds <= {int, float}
+        and (isinstance(value, bool) or not isinstance(value, int | float))
+    ):
+        raise ValueError("must be a number")
+
+
 class Strict(BaseModel):
-    """Base of every request body: unknown fields and control characters are refused,
-    each reported on its own field."""
+    """Base of every request body: unknown fields, control characters and values of
+    another JSON type are refused, each reported on its own field."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
 
     @field_validator("*", mode="before")
     @classmethod
-    def _no_control_characters(cls, value: Any) -> Any:
+    def _as_documented(cls, value: Any, info: ValidationInfo) -> Any:
         reject_control_characters(value)
+        if info.field_name is not None:
+            reject_other_json_types(cls.model_fields[info.field_name].annotation, value)
         return value
 
 
 class RegisterRequest(Strict):
     code: str = Field(min_length=1, max_length=64)
-    username: str = Field(min_length=1, max_length=64)
+    username: str = Field(
+        min_length=3,
+        max_length=32,
+        pattern=USERNAME_RULE,
+        description="Letters, digits, '.', '_' or '-', starting with a letter or digit "
+        "(stored in lower case).",
+    )
     display_name: str = Field(min_length=1, max_length=64, pattern=r"\S")
-    password: str = Field(min_length=1, max_length=1024)
+    password: str = Field(
+        min_length=8,
+        max_length=1024,
+        description="At least BUTLER_AUTH__PASSWORD_MIN_LENGTH characters (10 unless set).",
+    )
 
 
 class LoginRequest(Strict):
@@ -57,7 +95,7 @@ class LoginRequest(Strict):
     password: str = Field(min_length=1, max_length=1024)
 
 
-class HomePlace(BaseModel):
+class HomePlace(Strict):
     name: str
     latitude: float
     longitude: float
@@ -122,7 +160,7 @@ class VoiceOption(BaseModel):
     label: str
 
 
-class VoiceTokenRequest(BaseModel):
+class VoiceTokenRequest(Strict):
     replaces: str | None = Field(
         default=None,
         max_length=128,

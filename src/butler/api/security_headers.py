@@ -15,9 +15,6 @@ from urllib.parse import urlsplit
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 API_POLICY = "default-src 'none'; frame-ancestors 'none'"
-# The API's own documentation pages (Swagger UI, ReDoc) load their script and styles
-# from a CDN: they get no app policy (only what protects every page).
-_DOCS = ("/docs", "/redoc")
 
 
 def livekit_origins(browser_url: str | None) -> list[str]:
@@ -64,8 +61,6 @@ class SecurityHeaders:
     def _policy(self, path: str) -> bytes | None:
         if path.startswith("/api/") or path in ("/healthz", "/readyz", "/openapi.json"):
             return API_POLICY.encode()
-        if path.startswith(_DOCS):
-            return b"frame-ancestors 'none'"
         return self._app_policy
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

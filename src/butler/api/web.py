@@ -12,7 +12,7 @@ import logging
 from pathlib import Path, PurePosixPath
 
 from fastapi import FastAPI
-from fastapi.responses import HTMLResponse
+from fastapi.responses import FileResponse, HTMLResponse
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
 from starlette.routing import Match, Mount
@@ -92,9 +92,23 @@ class NoStoreApi:
         await self.app(scope, receive, send_no_store)
 
 
+API_DOCS_PAGE = "api-docs.html"
+
+
+def _serve_api_docs(app: FastAPI, page: Path) -> None:
+    """/docs: the app's own API reference page (it fetches /openapi.json itself)."""
+
+    @app.get("/docs", include_in_schema=False)
+    def api_docs() -> Response:  # a thread: it looks at the disk
+        if not page.is_file():
+            return HTMLResponse(_NOT_BUILT, status_code=503)
+        return FileResponse(page, headers={"Cache-Control": "no-cache"})
+
+
 def mount_web_app(app: FastAPI, web_dir: Path | None, *, source_maps: bool = True) -> None:
     """Serve `web_dir` (default: the source tree's web/dist) at `/`; call after the routes."""
     folder = web_dir or SOURCE_TREE_WEB_DIR
+    _serve_api_docs(app, folder / API_DOCS_PAGE)
     if (folder / "index.html").is_file():
         web = WebApp(directory=folder, source_maps=source_maps)
         app.router.routes.append(WebMount("/", app=web, name="web"))

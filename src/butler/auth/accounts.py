@@ -17,7 +17,9 @@ from butler.errors import InvalidInput, NotAuthenticated
 from butler.users import repository as users
 from butler.users.models import User
 
-USERNAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_.-]{2,31}$")
+# Checked after lower-casing; the API documents it as is (either case).
+USERNAME_RULE = r"^[A-Za-z0-9][A-Za-z0-9_.-]{2,31}$"
+USERNAME_PATTERN = re.compile(USERNAME_RULE)
 MAX_SPRAY_DELAY = 2.0  # seconds
 
 
