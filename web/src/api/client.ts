@@ -34,10 +34,18 @@ export class ApiError extends Error {
     readonly status: number,
     readonly code: string,
     message: string,
+    /** From Retry-After: seconds until the same call may succeed (429, 503). */
+    readonly retryAfterSeconds: number | null = null,
   ) {
     super(message);
     this.name = "ApiError";
   }
+}
+
+/** Retry-After in seconds (the only form Butler sends); null when absent or unreadable. */
+export function retryAfter(header: string | null): number | null {
+  if (header === null || !/^\d+$/.test(header.trim())) return null;
+  return Number(header.trim());
 }
 
 /** The network itself failed: the server is down or the device is offline. */
@@ -64,7 +72,8 @@ async function errorFrom(response: Response): Promise<ApiError> {
     // not JSON (a proxy's error page, say): fall back to the status line
   }
   const message = body.message ?? `The server answered ${response.status} ${response.statusText}.`;
-  return new ApiError(response.status, body.error ?? "http_error", message);
+  const wait = retryAfter(response.headers.get("Retry-After"));
+  return new ApiError(response.status, body.error ?? "http_error", message, wait);
 }
 
 export class ApiClient {

@@ -1,6 +1,7 @@
 import { type FormEvent, useState } from "react";
-import { api } from "../api/client";
+import { ApiError, api } from "../api/client";
 import type { User } from "../api/types";
+import { useSecondsLeft, waitMessage } from "./countdown";
 
 type Mode = "login" | "register";
 
@@ -10,6 +11,9 @@ export function AuthView({ onSignedIn }: { onSignedIn: (user: User) => void }) {
   );
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
+  // After a 429: when signing in may be tried again (the button waits until then).
+  const [retryAt, setRetryAt] = useState<number | null>(null);
+  const wait = useSecondsLeft(retryAt);
 
   const submit = async (event: FormEvent<HTMLFormElement>) => {
     event.preventDefault();
@@ -17,6 +21,7 @@ export function AuthView({ onSignedIn }: { onSignedIn: (user: User) => void }) {
     const field = (name: string) => String(form.get(name) ?? "").trim();
     setBusy(true);
     setError(null);
+    setRetryAt(null);
     try {
       const user =
         mode === "login"
@@ -31,7 +36,11 @@ export function AuthView({ onSignedIn }: { onSignedIn: (user: User) => void }) {
       if (window.location.search) window.history.replaceState(null, "", window.location.pathname);
       onSignedIn(user);
     } catch (caught) {
-      setError(caught instanceof Error ? caught.message : String(caught));
+      if (caught instanceof ApiError && caught.status === 429 && caught.retryAfterSeconds) {
+        setRetryAt(Date.now() + caught.retryAfterSeconds * 1000);
+      } else {
+        setError(caught instanceof Error ? caught.message : String(caught));
+      }
     } finally {
       setBusy(false);
     }
@@ -51,6 +60,7 @@ export function AuthView({ onSignedIn }: { onSignedIn: (user: User) => void }) {
             onClick={() => {
               setMode(m);
               setError(null);
+              setRetryAt(null);
             }}
           >
             {m === "login" ? "Sign in" : "Create account"}
@@ -88,7 +98,12 @@ export function AuthView({ onSignedIn }: { onSignedIn: (user: User) => void }) {
             {error}
           </p>
         )}
-        <button type="submit" className="primary" disabled={busy}>
+        {retryAt !== null && (
+          <p className={wait > 0 ? "error" : "hint"} role="status">
+            {waitMessage(wait)}
+          </p>
+        )}
+        <button type="submit" className="primary" disabled={busy || wait > 0}>
           {mode === "login" ? "Sign in" : "Create account"}
         </button>
       </form>
