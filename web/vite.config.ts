@@ -32,7 +32,7 @@ export default defineConfig({
         start_url: "/",
         scope: "/",
         display: "standalone",
-        orientation: "portrait",
+        orientation: "any", // a kitchen tablet on the wall is often landscape
         background_color: "#f7f5f0",
         theme_color: "#1d3557",
         icons: [

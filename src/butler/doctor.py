@@ -15,8 +15,8 @@ from butler.db.embedded import EmbeddedPostgres
 from butler.db.pool import connect, create_pool
 from butler.errors import ButlerError, ConfigError
 from butler.home.connection import HOME_TOKEN_PURPOSE, Chosen, SavedConnection
-from butler.llm.base import LLMError, Message, Prompt, Stop
 from butler.llm.factory import build_provider
+from butler.llm.health import model_problem
 from butler.memory.embeddings import local_model_files
 from butler.secret_box import secret_box
 from butler.stack.health import voice_health
@@ -43,29 +43,15 @@ def _model(settings: Settings) -> tuple[bool, str, str]:
     provider, status = build_provider(settings.llm.model_copy(update={"retry_attempts": 1}))
     if provider is None:
         return False, "model", status
-    prompt = Prompt(
-        system="You are being health-checked. Answer with one word.",
-        messages=(Message.user("Say OK."),),
-        max_tokens=16,
-    )
-    seconds = min(settings.llm.timeout_seconds, 30.0)
 
-    async def ask() -> None:
+    async def ask() -> str | None:
         try:
-            async with asyncio.timeout(seconds + 5):
-                async for event in provider.stream(prompt):
-                    if isinstance(event, Stop):
-                        return
+            return await model_problem(provider, seconds=min(settings.llm.timeout_seconds, 30) + 5)
         finally:
             await provider.aclose()
 
-    try:
-        asyncio.run(ask())
-    except LLMError as exc:
-        return False, "model", f"{status}: {exc.message}"
-    except TimeoutError:
-        return False, "model", f"{status}: no answer within {seconds + 5:.0f} s"
-    return True, "model", f"{status}: answered"
+    problem = asyncio.run(ask())
+    return problem is None, "model", f"{status}: {problem or 'answered'}"
 
 
 def _embeddings(settings: Settings) -> tuple[bool, str, str]:

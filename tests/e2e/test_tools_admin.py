@@ -94,7 +94,17 @@ def test_an_admin_sees_the_servers_adds_an_http_one_and_removes_it(
     sign_in(page, admin)
     # Next to Home, for an admin.
     expect(page.get_by_role("navigation", name="Main").get_by_role("link")).to_have_text(
-        ["Chat", "Voice", "Reminders", "Memory", "Home", "Tools", "Settings"]
+        [
+            "Chat",
+            "Voice",
+            "Reminders",
+            "Memory",
+            "Home",
+            "Tools",
+            "Household",
+            "Latency",
+            "Settings",
+        ]
     )
     page.get_by_role("link", name="Tools").click()
     expect(page.get_by_role("link", name="Tools")).to_have_attribute("aria-current", "page")

@@ -6,12 +6,13 @@ import json
 import time
 from collections.abc import Callable
 
+import asyncpg
 from playwright.sync_api import Locator, Page, Route, expect
 
 from butler.users.models import Role
-from tests.e2e.conftest import ConsoleLog
+from tests.e2e.conftest import PHONE, ConsoleLog
 from tests.fakes.wire import AnthropicWire, Reply
-from tests.support import PASSWORD, new_invite, unique_name
+from tests.support import PASSWORD, new_invite, run, unique_name
 
 
 def sign_up(page: Page, dsn: str, name: str = "Ann", role: Role = Role.MEMBER) -> str:
@@ -40,6 +41,18 @@ def send(page: Page, text: str) -> None:
 
 def last_reply(page: Page) -> Locator:
     return page.locator("article.message.assistant").last
+
+
+def stored_history(dsn: str, username: str) -> list[str]:
+    async def fetch(conn: asyncpg.Connection) -> list[str]:
+        rows = await conn.fetch(
+            "SELECT h.content FROM butler.conversation_history h JOIN butler.users u"
+            " ON u.id = h.user_id WHERE u.username = $1 ORDER BY h.id",
+            username,
+        )
+        return [r["content"] for r in rows]
+
+    return run(fetch, dsn)
 
 
 def wait_until(condition: Callable[[], bool], timeout: float = 5.0) -> None:
@@ -75,7 +88,7 @@ def test_a_reply_streams_in_as_sanitised_markdown(
     wire.play(Reply.say(text, chunk_delay=0.08))
     send(page, "Lights off please")
 
-    expect(page.locator("article.message.user").last).to_have_text("Lights off please")
+    expect(page.locator("article.message.user .plain").last).to_have_text("Lights off please")
     # Part of the reply shows while the rest is still on its way, with a Stop button.
     page.wait_for_function(
         """() => {
@@ -123,7 +136,7 @@ def test_tool_activity_shows_while_the_tool_runs(page: Page, dsn: str, wire: Ant
 
 
 def test_stop_cancels_the_request_and_stores_nothing(page: Page, dsn: str, wire: AnthropicWire):
-    sign_up(page, dsn)
+    username = sign_up(page, dsn)
     wire.play(Reply.say("Counting sheep: " + "one sheep, " * 60, chunk_delay=0.1))
     send(page, "Count sheep for me")
     expect(last_reply(page).locator(".markdown")).to_contain_text("Counting")
@@ -132,9 +145,11 @@ def test_stop_cancels_the_request_and_stores_nothing(page: Page, dsn: str, wire:
     wait_until(lambda: wire.disconnects >= 1)  # the upstream request was really cancelled
     assert wire.completed == 0
 
+    # The server stored nothing; this browser keeps the unfinished turn to retry.
+    assert stored_history(dsn, username) == []
     page.reload()
     expect(page.get_by_label("Message to")).to_be_visible()
-    expect(page.get_by_text("Count sheep for me")).to_have_count(0)
+    expect(last_reply(page).get_by_role("button", name="Retry")).to_be_visible()
 
 
 def test_a_message_sent_before_the_history_arrives_is_kept(
@@ -157,7 +172,7 @@ def test_a_message_sent_before_the_history_arrives_is_kept(
     # The history as it was when asked for: empty, arriving while the reply streams.
     held[0].fulfill(json={"messages": [], "next_before": None})
     expect(last_reply(page)).to_contain_text("Here is the answer, slowly, slowly")
-    expect(page.locator("article.message.user")).to_have_text(["A quick question"])
+    expect(page.locator("article.message.user .plain")).to_have_text(["A quick question"])
 
 
 def test_reload_keeps_the_session_and_the_history(page: Page, dsn: str, wire: AnthropicWire):
@@ -168,7 +183,9 @@ def test_reload_keeps_the_session_and_the_history(page: Page, dsn: str, wire: An
 
     page.reload()
     expect(page.get_by_role("link", name="Chat")).to_be_visible()
-    expect(page.locator("article.message.user")).to_have_text(["The plumber comes on Tuesday"])
+    expect(page.locator("article.message.user .plain")).to_have_text(
+        ["The plumber comes on Tuesday"]
+    )
     expect(last_reply(page)).to_contain_text("Noted: the plumber comes on Tuesday.")
 
 
@@ -194,12 +211,20 @@ def test_personality_change_reaches_the_next_request(
     assert console.errors == []
 
 
-def test_settings_show_the_servers_reason_for_bad_input(page: Page, dsn: str):
+def test_settings_offer_this_devices_time_zone_and_show_the_outcome(page: Page, dsn: str):
     sign_up(page, dsn)
+    page.set_viewport_size(PHONE)
     page.get_by_role("link", name="Settings").click()
-    page.get_by_label("Time zone").fill("Mars/Olympus_Mons")
+    device = page.evaluate("Intl.DateTimeFormat().resolvedOptions().timeZone")
+    page.get_by_label("Time zone").select_option("Pacific/Auckland")
+    page.get_by_role("button", name="Use this device's time zone").click()
+    expect(page.get_by_label("Time zone")).to_have_value(device)
+    page.get_by_label("Time zone").select_option("Asia/Tokyo")
     page.get_by_role("button", name="Save", exact=True).click()
-    expect(page.get_by_role("alert")).to_contain_text("timezone")
+    # On a phone the outcome is brought into view, not left below the fold.
+    expect(page.get_by_role("status").filter(has_text="Saved")).to_be_in_viewport()
+    page.reload()
+    expect(page.get_by_label("Time zone")).to_have_value("Asia/Tokyo")
 
 
 def test_clear_history_asks_first(page: Page, dsn: str, wire: AnthropicWire):
@@ -240,7 +265,12 @@ def test_the_memory_page_adds_searches_and_forgets(page: Page, dsn: str, console
 
     page.get_by_role("button", name="Forget: Has a golden retriever called Biscuit").click()
     expect(page.get_by_role("status")).to_contain_text("Forgotten")
+    # Undo is offered for a while; leaving the page makes the forgetting final at once.
+    with page.expect_response(lambda r: r.request.method == "DELETE") as deleted:
+        page.get_by_role("link", name="Chat").click()
+    assert deleted.value.status == 204
     page.reload()
+    page.get_by_role("link", name="Memory").click()
     items = page.get_by_role("list", name="Memories").get_by_role("listitem")
     expect(items).to_have_count(1)
     expect(items.first).to_contain_text("peanuts")

@@ -98,7 +98,11 @@ def test_one_tool_round(chat_account: Account, wire: AnthropicWire, dsn: str) ->
     assert started["name"] == "current_time"
     assert started["label"] == "Checking the time"
     assert next(d for n, d in events if n == "tool_finished")["ok"] is True
-    assert text_of(events) == "Let me check.It is late evening in Tokyo."
+    # Two paragraphs, not one glued sentence, on screen and in history.
+    assert text_of(events) == "Let me check.\n\nIt is late evening in Tokyo."
+    assert stored(dsn, chat_account.id)[-1]["content"] == (
+        "Let me check.\n\nIt is late evening in Tokyo."
+    )
 
     assert len(wire.requests) == 2
     follow_up = wire.requests[1]["messages"]
@@ -460,3 +464,31 @@ def test_tabs_and_line_breaks_are_fine(chat_account: Account, wire: AnthropicWir
         "/api/chat", json={"message": "a list:\r\n\t- milk\n\t- eggs"}, headers=chat_account.auth
     )
     assert response.status_code == 200, response.text
+
+
+def test_history_can_be_searched_for_words_in_any_case(
+    chat_account: Account, wire: AnthropicWire
+) -> None:
+    wire.play(Reply.say("The plumber comes on Tuesday."), Reply.say("Milk and eggs, noted."))
+    for message in ("When is the PLUMBER coming?", "Add milk to the list"):
+        sent = chat_account.client.post(
+            "/api/chat", json={"message": message}, headers=chat_account.auth
+        )
+        assert sent.status_code == 200, sent.text
+    found = chat_account.client.get(
+        "/api/chat/history", params={"query": "plumber"}, headers=chat_account.auth
+    )
+    assert found.status_code == 200, found.text
+    assert [m["content"] for m in found.json()["messages"]] == [
+        "The plumber comes on Tuesday.",
+        "When is the PLUMBER coming?",
+    ]
+    # A % or _ is text, not a pattern.
+    none = chat_account.client.get(
+        "/api/chat/history", params={"query": "%"}, headers=chat_account.auth
+    )
+    assert none.json()["messages"] == []
+    bad = chat_account.client.get(
+        "/api/chat/history", params={"query": "a\x00b"}, headers=chat_account.auth
+    )
+    assert bad.status_code == 422

@@ -21,6 +21,7 @@ EXPECTED_TABLES = {
     "users",
     "credentials",
     "invites",
+    "password_resets",
     "refresh_tokens",
     "rate_limits",
     "conversation_history",

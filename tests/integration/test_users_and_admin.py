@@ -202,3 +202,56 @@ def test_admin_creates_invites_over_the_api(
     assert registered.status_code == 201
     bad = admin.client.post("/api/admin/invites", headers=admin.auth, json={"expires_in_days": 0})
     assert bad.status_code == 422
+
+
+def test_an_admins_reset_link_sets_a_new_password_once_and_ends_old_sessions(
+    base_url: str, new_account: Callable[..., Account]
+) -> None:
+    admin, member = new_account(Role.ADMIN), new_account()
+    path = f"/api/admin/users/{member.id}/password-reset"
+    assert member.client.post(path, json={}, headers=member.auth).status_code == 403
+    unknown = admin.client.post(
+        "/api/admin/users/00000000-0000-0000-0000-000000000000/password-reset",
+        json={},
+        headers=admin.auth,
+    )
+    assert unknown.status_code == 404
+    made = admin.client.post(path, json={"expires_in_hours": 2}, headers=admin.auth)
+    assert made.status_code == 201, made.text
+    code = made.json()["code"]
+
+    with httpx.Client(base_url=base_url) as phone:
+        weak = phone.post("/api/auth/reset-password", json={"code": code, "password": "short"})
+        assert weak.status_code == 422 and weak.json()["error"] == "weak_password"
+        # A refused password does not spend the link.
+        new_password = "a brand new passphrase"
+        reset = phone.post(
+            "/api/auth/reset-password", json={"code": code, "password": new_password}
+        )
+        assert reset.status_code == 200, reset.text
+        assert reset.json()["user"]["username"] == member.username
+        again = phone.post(
+            "/api/auth/reset-password", json={"code": code, "password": new_password}
+        )
+        assert again.status_code == 422 and again.json()["error"] == "invalid_reset"
+
+    # Whoever had the old password is out: the old session's tokens no longer work.
+    old = member.client.get("/api/users/me", headers=member.auth)
+    assert old.status_code == 401
+    assert member.client.post("/api/auth/refresh").status_code == 401
+    login = httpx.post(
+        f"{base_url}/api/auth/login",
+        json={"username": member.username, "password": new_password},
+    )
+    assert login.status_code == 200
+
+
+def test_a_newer_reset_link_replaces_an_unused_one(new_account: Callable[..., Account]) -> None:
+    admin, member = new_account(Role.ADMIN), new_account()
+    path = f"/api/admin/users/{member.id}/password-reset"
+    first = admin.client.post(path, json={}, headers=admin.auth).json()["code"]
+    admin.client.post(path, json={}, headers=admin.auth)
+    stale = admin.client.post(
+        "/api/auth/reset-password", json={"code": first, "password": "another passphrase"}
+    )
+    assert stale.status_code == 422 and stale.json()["error"] == "invalid_reset"

@@ -169,3 +169,17 @@ def test_forget_everything_leaves_nothing_of_the_person(
     assert ann.client.get("/api/chat/history", headers=ann.auth).json()["messages"] == []
     assert _rows_of(dsn, bob.id)["user_facts"] == 1  # nobody else forgot anything
     assert _rows_of(dsn, bob.id)["conversation_history"] == 2
+
+
+def test_a_fact_in_the_first_person_is_read_as_the_persons_own_words(
+    chat_account: Account, wire: AnthropicWire
+) -> None:
+    add(chat_account, "I am allergic to peanuts")
+    chat_account.client.post(
+        "/api/chat", json={"message": "Can I eat peanuts?"}, headers=chat_account.auth
+    )
+    system = "\n".join(block["text"] for block in wire.requests[-1]["system"])
+    name = chat_account.user["display_name"]
+    heading = f"What you remember about {name} (in notes that say I, me or my, {name} is"
+    assert heading in system
+    assert system.index(heading) < system.index("- I am allergic to peanuts")

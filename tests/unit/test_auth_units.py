@@ -41,13 +41,13 @@ def test_parse_duration_refuses(text: str) -> None:
 
 
 def test_invite_codes_are_unambiguous_and_normalize() -> None:
-    code = invites._new_code()
+    code = invites.new_code()
     groups = code.split("-")
     assert len(groups) == 5
     assert all(len(g) == 5 for g in groups)
     assert not set(code.replace("-", "")) & set("ILOU")
     assert invites.normalize(code.lower().replace("-", " ")) == code.replace("-", "")
-    assert len({invites._new_code() for _ in range(200)}) == 200
+    assert len({invites.new_code() for _ in range(200)}) == 200
 
 
 @pytest.mark.parametrize("name", ["alice", "Bob.Smith", "k9_unit", "a-b"])

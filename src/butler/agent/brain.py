@@ -41,6 +41,8 @@ from butler.tools.registry import ToolOutcome, ToolRegistry
 from butler.users.models import User
 
 log = logging.getLogger(__name__)
+
+PARAGRAPH_BREAK = "\n\n"
 T = TypeVar("T")
 
 
@@ -226,10 +228,19 @@ class Brain:
             text: list[str] = []
             calls: list[llm.ToolCall] = []
             stop: llm.StopReason = "other"
+            # Text before a tool call and text after it are two paragraphs, not one
+            # glued sentence ("I'll remember that.Noted"): on screen, in history, aloud.
+            so_far = "".join(reply)
+            separate = bool(so_far.strip()) and not so_far[-1].isspace()
             stream = provider.stream(prompt)
             async with contextlib.aclosing(stream):
                 async for event in stream:
                     if isinstance(event, llm.TextDelta):
+                        if separate and event.text.strip():
+                            separate = False
+                            if not event.text[0].isspace():
+                                text.append(PARAGRAPH_BREAK)
+                                yield TextDelta(PARAGRAPH_BREAK)
                         text.append(event.text)
                         yield TextDelta(event.text)
                     elif isinstance(event, llm.ToolCall):

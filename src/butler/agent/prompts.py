@@ -59,6 +59,12 @@ def volatile_context(user: User, now: datetime, facts: list[str]) -> str:
     local = now.astimezone(ZoneInfo(user.timezone))
     lines = [f"It is now {local:%A %d %B %Y, %H:%M} in {user.timezone}."]
     if facts:
-        lines.append(f"What you remember about {user.display_name}:")
+        # Facts a person typed on the memory page are in their own words ("I am allergic
+        # to nuts"): the "I" is them, never the butler.
+        name = user.display_name
+        lines.append(
+            f"What you remember about {name} (in notes that say I, me or my, {name} is "
+            "the one speaking):"
+        )
         lines.extend(f"- {fact}" for fact in facts)
     return "\n".join(lines)

@@ -75,19 +75,28 @@ class Strict(BaseModel):
 
 class RegisterRequest(Strict):
     code: str = Field(min_length=1, max_length=64)
+    # The rules are stated, not enforced here: the accounts module refuses with its own
+    # codes (invalid_username, weak_password) and sentences, which the app shows.
     username: str = Field(
-        min_length=3,
-        max_length=32,
-        pattern=USERNAME_RULE,
-        description="Letters, digits, '.', '_' or '-', starting with a letter or digit "
-        "(stored in lower case).",
+        min_length=1,
+        max_length=64,
+        description="3 to 32 letters, digits, '.', '_' or '-', starting with a letter or "
+        f"digit (pattern {USERNAME_RULE}, either case; stored in lower case).",
     )
     display_name: str = Field(min_length=1, max_length=64, pattern=r"\S")
     password: str = Field(
-        min_length=8,
+        min_length=1,
         max_length=1024,
         description="At least BUTLER_AUTH__PASSWORD_MIN_LENGTH characters (10 unless set).",
     )
+
+
+class SignInRules(BaseModel):
+    """What the sign-in page shows before anyone types (public)."""
+
+    has_accounts: bool = Field(description="False on a fresh install: nobody can sign in yet.")
+    password_min_length: int
+    username_rule: str = Field(description="The username's pattern (either case).")
 
 
 class LoginRequest(Strict):
@@ -197,6 +206,24 @@ class RolePatch(Strict):
 class InviteCreate(Strict):
     role: Role = Role.MEMBER
     expires_in_days: float = Field(default=7, gt=0, le=90)
+
+
+class PasswordResetCreate(Strict):
+    expires_in_hours: float = Field(default=24, gt=0, le=24 * 7)
+
+
+class PasswordResetOut(BaseModel):
+    code: str = Field(description="Give it to the person as /?reset=<code>; it works once.")
+    expires_at: datetime
+
+
+class PasswordResetRequest(Strict):
+    code: str = Field(min_length=1, max_length=64)
+    password: str = Field(
+        min_length=1,
+        max_length=1024,
+        description="At least BUTLER_AUTH__PASSWORD_MIN_LENGTH characters (10 unless set).",
+    )
 
 
 class InviteOut(BaseModel):

@@ -10,7 +10,7 @@ from datetime import timedelta
 
 import asyncpg
 
-from butler.auth import invites, passwords, rate_limit, refresh
+from butler.auth import invites, password_resets, passwords, rate_limit, refresh
 from butler.auth.tokens import IssuedToken, TokenService
 from butler.db.pool import connection
 from butler.errors import InvalidInput, NotAuthenticated
@@ -140,6 +140,22 @@ class Accounts:
         if user is None:
             raise NotAuthenticated("Please sign in again.", code="invalid_refresh")
         return SignedIn(user, self.tokens.issue_access(user.id, issued.family), issued)
+
+    async def reset_password(
+        self, conn: asyncpg.Connection, *, client_ip: str, code: str, password: str
+    ) -> SignedIn:
+        """A new password from an admin's one-time reset link: every session the person
+        had ends (whoever knew the old password is out), and this one begins."""
+        await self._limit(conn, f"reset:ip:{client_ip}", self.policy.rate_limit_per_ip)
+        passwords.check_password_policy(password, self.policy.password_min_length)
+        hashed = await passwords.hash_password(password)
+        async with conn.transaction():
+            user_id = await password_resets.claim(conn, code)
+            user = await users.get(conn, user_id)
+            assert user is not None  # removing a person removes their reset codes
+            await users.update_password_hash(conn, user_id, hashed)
+            await refresh.forget_all(conn, user_id)
+            return await self._sign_in(conn, user)
 
     async def logout(self, conn: asyncpg.Connection, token: str) -> uuid.UUID | None:
         """Revoke the session; returns whose it was (None for an unknown token)."""

@@ -29,7 +29,8 @@ def normalize(code: str) -> str:
     return "".join(ch for ch in code.upper() if ch.isalnum())
 
 
-def _new_code() -> str:
+def new_code() -> str:
+    """A fresh one-time code (invites, password resets): 125 random bits, typeable."""
     groups = (
         "".join(secrets.choice(_ALPHABET) for _ in range(_GROUP_LENGTH)) for _ in range(_GROUPS)
     )
@@ -43,7 +44,7 @@ async def create(
     ttl: timedelta,
     created_by: uuid.UUID | None = None,
 ) -> Invite:
-    code = _new_code()
+    code = new_code()
     expires_at: datetime = await conn.fetchval(
         """INSERT INTO butler.invites (code_hash, role, created_by, expires_at)
            VALUES ($1, $2, $3, now() + $4) RETURNING expires_at""",

@@ -145,13 +145,22 @@ async def signed_in_user(
 
 
 async def revoke(conn: asyncpg.Connection, token: str) -> uuid.UUID | None:
-    """Log out: revoke the family the token belongs to (unknown tokens are ignored).
-    Returns whose session it was."""
+    """Log out: forget the family the token belongs to (unknown tokens are ignored).
+    Returns whose session it was.
+
+    Deleted rather than marked revoked: a cookie of a session its owner ended is then
+    just unknown ("sign in again"), never mistaken for a stolen, replayed one ("signed
+    out for your safety"); a revoked family stays only as the evidence of a replay."""
     row = await conn.fetchrow(
         "SELECT family, user_id FROM butler.refresh_tokens WHERE token_hash = $1", digest(token)
     )
     if row is None:
         return None
-    await revoke_family(conn, row["family"])
+    await conn.execute("DELETE FROM butler.refresh_tokens WHERE family = $1", row["family"])
     user_id: uuid.UUID = row["user_id"]
     return user_id
+
+
+async def forget_all(conn: asyncpg.Connection, user_id: uuid.UUID) -> None:
+    """End every session of a person (their password changed): each device signs in anew."""
+    await conn.execute("DELETE FROM butler.refresh_tokens WHERE user_id = $1", user_id)

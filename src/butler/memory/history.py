@@ -98,16 +98,25 @@ async def save_turn(conn: asyncpg.Connection, turn: CompletedTurn) -> int:
 
 
 async def page(
-    conn: asyncpg.Connection, user_id: uuid.UUID, *, before: int | None, limit: int
+    conn: asyncpg.Connection,
+    user_id: uuid.UUID,
+    *,
+    before: int | None,
+    limit: int,
+    containing: str | None = None,
 ) -> list[HistoryEntry]:
-    """Newest first, `limit` entries with id < before (cursor paging)."""
+    """Newest first, `limit` entries with id < before (cursor paging); with `containing`,
+    only those whose text contains it, in any case (one household's history is small
+    enough to read through)."""
     records = await conn.fetch(
         f"""SELECT {_COLUMNS} FROM butler.conversation_history
             WHERE user_id = $1 AND ($2::bigint IS NULL OR id < $2)
+              AND ($4::text IS NULL OR strpos(lower(content), lower($4)) > 0)
             ORDER BY id DESC LIMIT $3""",
         user_id,
         before,
         limit,
+        containing,
     )
     return [_entry(r) for r in records]
 

@@ -114,6 +114,11 @@ export class ApiClient {
     return this.startSession("/api/auth/register", body);
   }
 
+  /** A new password from an admin's one-time reset link; signs in. */
+  async resetPassword(code: string, password: string): Promise<User> {
+    return this.startSession("/api/auth/reset-password", { code, password });
+  }
+
   async logout(): Promise<void> {
     try {
       await this.raw("/api/auth/logout", { method: "POST" });

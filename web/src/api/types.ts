@@ -14,6 +14,7 @@ export type VoiceGrant = Schemas["VoiceTokenResponse"];
 export type VoiceAvailability = Schemas["VoiceAvailability"];
 export type RegisterRequest = Schemas["RegisterRequest"];
 export type LoginRequest = Schemas["LoginRequest"];
+export type SignInRules = Schemas["SignInRules"];
 export type ErrorBody = Schemas["ErrorResponse"];
 export type Fact = Schemas["FactOut"];
 export type FactPage = Schemas["FactPage"];

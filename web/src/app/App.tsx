@@ -4,6 +4,8 @@ import type { User } from "../api/types";
 import { AuthView } from "../auth/AuthView";
 import { ChatView } from "../chat/ChatView";
 import { HomeView } from "../home/HomeView";
+import { HouseholdView } from "../household/HouseholdView";
+import { LatencyView } from "../latency/LatencyView";
 import { MemoryView } from "../memory/MemoryView";
 import { forgetThisBrowser, syncSubscription } from "../notifications/push";
 import { RemindersView } from "../reminders/RemindersView";
@@ -22,10 +24,17 @@ const NAV: { screen: Screen; label: string; adminOnly?: boolean }[] = [
   { screen: "memory", label: "Memory" },
   { screen: "home", label: "Home", adminOnly: true },
   { screen: "tools", label: "Tools", adminOnly: true },
+  { screen: "household", label: "Household", adminOnly: true },
+  { screen: "latency", label: "Latency", adminOnly: true },
   { screen: "settings", label: "Settings" },
 ];
 
 const isAdmin = (user: User) => user.role === "admin";
+
+const RETRY_UNREACHABLE_MS = 5000;
+const NAME_KEY = "butler.name";
+const butlerName = () => globalThis.localStorage?.getItem(NAME_KEY) || "Butler";
+const rememberName = (name: string) => globalThis.localStorage?.setItem(NAME_KEY, name);
 
 type Boot = { phase: "loading" } | { phase: "ready"; user: User | null } | { phase: "failed"; message: string };
 
@@ -52,6 +61,27 @@ export function App() {
     restore();
   }, [restore]);
 
+  // Opened while offline (or the server was down): try again by itself when the
+  // connection comes back, and every few seconds meanwhile, as the banner promises.
+  const unreachable = boot.phase === "failed";
+  useEffect(() => {
+    if (!unreachable) return;
+    window.addEventListener("online", restore);
+    const timer = window.setInterval(() => {
+      if (navigator.onLine) restore();
+    }, RETRY_UNREACHABLE_MS);
+    return () => {
+      window.removeEventListener("online", restore);
+      window.clearInterval(timer);
+    };
+  }, [unreachable, restore]);
+
+  // The butler's name, remembered for the offline banner before anyone is signed in.
+  const signedInName = boot.phase === "ready" ? boot.user?.soul.butler_name : undefined;
+  useEffect(() => {
+    if (signedInName) rememberName(signedInName);
+  }, [signedInName]);
+
   // Notifications allowed before: the server gets this browser's subscription again.
   // Failing here is quiet: the Reminders page is where the person turns them on.
   const userId = boot.phase === "ready" ? (boot.user?.id ?? null) : null;
@@ -63,12 +93,14 @@ export function App() {
     // Before the session ends: removing the subscription needs it.
     await forgetThisBrowser().catch((error: unknown) => console.warn("Push subscription not removed:", error));
     await api.logout().catch(() => {});
+    // The next person to sign in starts on Chat, not on the page this one left.
+    window.history.replaceState(null, "", window.location.pathname + window.location.search);
     setBoot({ phase: "ready", user: null });
   };
 
   const banner = online ? null : (
     <div className="offline-banner" role="status">
-      You are offline. Butler will answer again when the connection is back.
+      You are offline. {butlerName()} will answer again when the connection is back.
     </div>
   );
 
@@ -102,8 +134,10 @@ export function App() {
 
   const user = boot.user;
   const tabs = NAV.filter((item) => !item.adminOnly || isAdmin(user));
-  // On a phone the tabs are two rows of equal width (styles.css).
-  const perRow = { "--tabs-per-row": Math.ceil(tabs.length / 2) } as CSSProperties;
+  // On a phone the tabs are rows of equal width (styles.css): two rows, or three once
+  // there are more tabs than fit two rows at a readable size (an admin's nine).
+  const rows = tabs.length > 7 ? 3 : 2;
+  const perRow = { "--tabs-per-row": Math.ceil(tabs.length / rows) } as CSSProperties;
   return (
     <div className="shell">
       {banner}
@@ -137,6 +171,18 @@ export function App() {
             <ToolsView user={user} />
           ) : (
             <p className="centered">Only an admin of this household can choose Butler's tools.</p>
+          ))}
+        {screen === "household" &&
+          (isAdmin(user) ? (
+            <HouseholdView user={user} />
+          ) : (
+            <p className="centered">Only an admin of this household can invite and manage people.</p>
+          ))}
+        {screen === "latency" &&
+          (isAdmin(user) ? (
+            <LatencyView />
+          ) : (
+            <p className="centered">Only an admin of this household can see how fast Butler answers.</p>
           ))}
         {screen === "settings" && (
           <SettingsView

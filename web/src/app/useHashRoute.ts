@@ -1,6 +1,6 @@
 import { useSyncExternalStore } from "react";
 
-export const SCREENS = ["chat", "voice", "reminders", "memory", "home", "tools", "settings"] as const;
+export const SCREENS = ["chat", "voice", "reminders", "memory", "home", "tools", "household", "latency", "settings"] as const;
 export type Screen = (typeof SCREENS)[number];
 
 function current(): Screen {

@@ -1,6 +1,6 @@
 import DOMPurify from "dompurify";
 import { marked } from "marked";
-import { useMemo } from "react";
+import { type MouseEvent, useMemo } from "react";
 
 DOMPurify.addHook("afterSanitizeAttributes", (node) => {
   // Links from a reply open elsewhere and cannot reach back into the app.
@@ -10,14 +10,38 @@ DOMPurify.addHook("afterSanitizeAttributes", (node) => {
   }
 });
 
+const COPY_CODE = '<button type="button" class="quiet small copy-code">Copy code</button>';
+
+/** Each code block gets a Copy button: added after sanitising, so it is our markup only. */
+function withCopyButtons(html: string): string {
+  return html.replaceAll("<pre>", `<div class="code-block">${COPY_CODE}<pre>`).replaceAll("</pre>", "</pre></div>");
+}
+
+async function copyCode(event: MouseEvent<HTMLDivElement>): Promise<void> {
+  const button = (event.target as HTMLElement).closest("button.copy-code");
+  const code = button?.parentElement?.querySelector("pre")?.textContent;
+  if (!button || code == null) return;
+  await navigator.clipboard.writeText(code);
+  button.textContent = "Copied";
+  window.setTimeout(() => (button.textContent = "Copy code"), 2000);
+}
+
 /** A reply's markdown as sanitised HTML: the model's text is never trusted markup. */
 export function Markdown({ text }: { text: string }) {
   const html = useMemo(
     () =>
-      DOMPurify.sanitize(marked.parse(text, { async: false, gfm: true, breaks: true }), {
-        FORBID_TAGS: ["style", "form", "input", "button", "img"],
-      }),
+      withCopyButtons(
+        DOMPurify.sanitize(marked.parse(text, { async: false, gfm: true, breaks: true }), {
+          FORBID_TAGS: ["style", "form", "input", "button", "img"],
+        }),
+      ),
     [text],
   );
-  return <div className="markdown" dangerouslySetInnerHTML={{ __html: html }} />;
+  return (
+    <div
+      className="markdown"
+      onClick={(event) => void copyCode(event).catch(() => {})}
+      dangerouslySetInnerHTML={{ __html: html }}
+    />
+  );
 }

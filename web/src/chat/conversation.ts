@@ -15,6 +15,12 @@ export interface ChatItem {
   tools: ToolActivity[];
   status: "done" | "streaming" | "stopped" | "failed";
   error?: string;
+  /** When it was said (ISO); shown beside the message. */
+  at?: string;
+  /** On a reply: the question it answers, for Retry. */
+  question?: string;
+  /** On an unfinished reply kept by this browser: its id there. */
+  unfinishedId?: string;
 }
 
 export function fromHistory(message: HistoryMessage): ChatItem {
@@ -26,6 +32,7 @@ export function fromHistory(message: HistoryMessage): ChatItem {
     channel: message.channel,
     tools: [],
     status: interrupted ? "stopped" : "done",
+    at: message.created_at,
   };
 }
 

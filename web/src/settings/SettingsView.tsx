@@ -1,5 +1,5 @@
 import { type FormEvent, useEffect, useMemo, useState } from "react";
-import { api } from "../api/client";
+import { ApiError, api } from "../api/client";
 import type { ProfilePatch, Soul, User, VoiceOption } from "../api/types";
 import { type Note, NoteLine } from "../app/NoteLine";
 import { messageOf } from "../app/words";
@@ -47,6 +47,11 @@ function timezones(current: string): string[] {
   return known.includes(current) ? known : [current, ...known];
 }
 
+/** This device's IANA time zone, as the browser knows it. */
+function deviceZone(): string | null {
+  return Intl.DateTimeFormat().resolvedOptions().timeZone || null;
+}
+
 export function SettingsView({
   user,
   onSaved,
@@ -60,6 +65,9 @@ export function SettingsView({
   const [status, setStatus] = useState<Note>(null);
   const [busy, setBusy] = useState(false);
   const zones = useMemo(() => timezones(user.timezone), [user.timezone]);
+  const [zone, setZone] = useState(user.timezone);
+  const [zoneRefused, setZoneRefused] = useState(false);
+  const device = deviceZone();
 
   useEffect(() => {
     api
@@ -86,11 +94,13 @@ export function SettingsView({
     };
     setBusy(true);
     setStatus(null);
+    setZoneRefused(false);
     try {
       const saved = await api.json<User>("/api/users/me", { method: "PATCH", body: JSON.stringify(patch) });
       onSaved(saved);
       setStatus({ kind: "info", text: "Saved. The next reply uses these settings." });
     } catch (error) {
+      setZoneRefused(error instanceof ApiError && error.code === "invalid_timezone");
       setStatus({ kind: "error", text: messageOf(error) });
     } finally {
       setBusy(false);
@@ -109,13 +119,25 @@ export function SettingsView({
           </label>
           <label>
             Time zone
-            <input name="timezone" required list="timezones" defaultValue={user.timezone} />
-            <datalist id="timezones">
-              {zones.map((zone) => (
-                <option key={zone} value={zone} />
+            <select
+              name="timezone"
+              required
+              value={zone}
+              onChange={(e) => setZone(e.target.value)}
+              aria-invalid={zoneRefused || undefined}
+            >
+              {zones.map((name) => (
+                <option key={name} value={name}>
+                  {name.replaceAll("_", " ")}
+                </option>
               ))}
-            </datalist>
+            </select>
           </label>
+          {device && device !== zone && (
+            <button type="button" onClick={() => setZone(device)}>
+              Use this device's time zone ({device.replaceAll("_", " ")})
+            </button>
+          )}
         </fieldset>
         <fieldset>
           <legend>Your butler</legend>

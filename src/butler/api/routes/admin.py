@@ -8,8 +8,16 @@ from datetime import timedelta
 from fastapi import APIRouter, Response, status
 
 from butler.api.deps import AdminUser, Db
-from butler.api.schemas import AdminUserOut, InviteCreate, InviteOut, RolePatch, error_responses
-from butler.auth import invites
+from butler.api.schemas import (
+    AdminUserOut,
+    InviteCreate,
+    InviteOut,
+    PasswordResetCreate,
+    PasswordResetOut,
+    RolePatch,
+    error_responses,
+)
+from butler.auth import invites, password_resets
 from butler.users import repository as users
 
 router = APIRouter(prefix="/api/admin", tags=["admin"])
@@ -42,3 +50,20 @@ async def create_invite(body: InviteCreate, admin: AdminUser, conn: Db) -> Invit
         conn, role=body.role, ttl=timedelta(days=body.expires_in_days), created_by=admin.id
     )
     return InviteOut(code=invite.code, role=invite.role, expires_at=invite.expires_at)
+
+
+@router.post(
+    "/users/{user_id}/password-reset",
+    status_code=status.HTTP_201_CREATED,
+    response_model=PasswordResetOut,
+    responses=_ERRORS,
+)
+async def create_password_reset(
+    user_id: uuid.UUID, body: PasswordResetCreate, admin: AdminUser, conn: Db
+) -> PasswordResetOut:
+    """A one-time link for someone who forgot their password (replaces an unused one).
+    Using it ends all their sessions."""
+    reset = await password_resets.create(
+        conn, user_id, ttl=timedelta(hours=body.expires_in_hours), created_by=admin.id
+    )
+    return PasswordResetOut(code=reset.code, expires_at=reset.expires_at)

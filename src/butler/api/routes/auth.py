@@ -12,8 +12,10 @@ from fastapi import APIRouter, Body, Request, Response, status
 from butler.api.deps import ClientIp, CurrentUser, Db, ServicesDep
 from butler.api.schemas import (
     LoginRequest,
+    PasswordResetRequest,
     RegisterRequest,
     SessionResponse,
+    SignInRules,
     UserOut,
     VoiceAvailability,
     VoiceTokenRequest,
@@ -21,7 +23,7 @@ from butler.api.schemas import (
     error_responses,
 )
 from butler.auth import livekit_tokens, voice_sessions
-from butler.auth.accounts import SignedIn
+from butler.auth.accounts import USERNAME_RULE, SignedIn
 from butler.auth.livekit_rooms import LiveKitRooms
 from butler.errors import ButlerError, NotAuthenticated
 from butler.stack.health import voice_health
@@ -67,6 +69,17 @@ def _clear_cookie(services: ServicesDep, response: Response) -> None:
     )
 
 
+@router.get("/rules", response_model=SignInRules)
+async def sign_in_rules(services: ServicesDep, conn: Db) -> SignInRules:
+    """Whether anyone has an account yet (a fresh install opens on account creation) and
+    the rules a new account's username and password must follow, shown before a typo."""
+    return SignInRules(
+        has_accounts=await users.count(conn) > 0,
+        password_min_length=services.accounts.policy.password_min_length,
+        username_rule=USERNAME_RULE,
+    )
+
+
 @router.post(
     "/register",
     status_code=status.HTTP_201_CREATED,
@@ -102,6 +115,17 @@ async def refresh(
     request: Request, services: ServicesDep, conn: Db, response: Response
 ) -> SessionResponse:
     signed_in = await services.accounts.refresh(conn, _refresh_cookie(request, services))
+    return _session_response(services, signed_in, response)
+
+
+@router.post("/reset-password", response_model=SessionResponse, responses=_ERRORS)
+async def reset_password(
+    body: PasswordResetRequest, services: ServicesDep, conn: Db, ip: ClientIp, response: Response
+) -> SessionResponse:
+    """A new password from an admin's one-time reset link; signs in, ends other sessions."""
+    signed_in = await services.accounts.reset_password(
+        conn, client_ip=ip, code=body.code, password=body.password
+    )
     return _session_response(services, signed_in, response)
 
 

@@ -81,8 +81,17 @@ async def get_history(
     conn: Db,
     before: Annotated[int | None, Query(ge=1, le=2**62)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    query: Annotated[
+        str | None,
+        Query(
+            min_length=1,
+            max_length=200,
+            pattern=r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$",  # no control characters
+            description="Only messages containing this text (any case).",
+        ),
+    ] = None,
 ) -> HistoryPage:
-    entries = await history.page(conn, user.id, before=before, limit=limit)
+    entries = await history.page(conn, user.id, before=before, limit=limit, containing=query)
     return HistoryPage(
         messages=[HistoryMessage.of(e) for e in entries],
         next_before=entries[-1].id if len(entries) == limit else None,
