@@ -9,9 +9,7 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 
-import asyncpg
-
-from butler.errors import DatabaseUnavailable
+from butler.db.pool import DATABASE_FAILURES
 
 log = logging.getLogger(__name__)
 
@@ -30,12 +28,7 @@ async def poll_forever(
     while True:
         try:
             await tick(polls % sweep_every == 0)
-        except (
-            OSError,
-            asyncpg.PostgresError,
-            asyncpg.InterfaceError,
-            DatabaseUnavailable,
-        ) as exc:
+        except DATABASE_FAILURES as exc:
             log.warning("%s: the database failed (%s); trying again", what, exc)
         except Exception:
             log.exception("%s failed; trying again", what)

@@ -92,6 +92,17 @@ _OUTAGES_FROM_THE_DRIVER: tuple[type[BaseException], ...] = (
 )
 
 
+# What a caller that can wait for the next try (a background loop, a lease heartbeat)
+# treats as "the database failed this time": the driver's errors, and an outage that
+# `connection` turned into DatabaseUnavailable.
+DATABASE_FAILURES: tuple[type[Exception], ...] = (
+    OSError,
+    asyncpg.PostgresError,
+    asyncpg.InterfaceError,
+    DatabaseUnavailable,
+)
+
+
 def _raised_by_the_driver(exc: BaseException) -> bool:
     traceback: TracebackType | None = exc.__traceback__
     while traceback is not None:

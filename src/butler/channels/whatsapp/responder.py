@@ -27,8 +27,8 @@ from butler.channels.whatsapp.links import Link
 from butler.channels.whatsapp.speech import Speaker, Transcriber
 from butler.channels.whatsapp.transport import Transport
 from butler.db.poll_loop import poll_forever
-from butler.db.pool import connection
-from butler.errors import ButlerError, DatabaseUnavailable
+from butler.db.pool import DATABASE_FAILURES, connection
+from butler.errors import ButlerError
 from butler.llm import base as llm
 from butler.memory import history
 from butler.users.models import User
@@ -138,12 +138,7 @@ class Responder:
             await self._answer(received)
         except WhatsAppError as exc:
             await self._setback(received, exc.message, retryable=exc.retryable)
-        except (
-            OSError,
-            asyncpg.PostgresError,
-            asyncpg.InterfaceError,
-            DatabaseUnavailable,
-        ) as exc:
+        except DATABASE_FAILURES as exc:
             await self._setback(received, f"the database failed: {exc}", retryable=True)
         except Exception as exc:
             log.exception("whatsapp: answering a message failed")
@@ -158,12 +153,12 @@ class Responder:
         taken over; a dead process's claim runs out within one lease."""
         while True:
             await asyncio.sleep(self._lease / 3)
-            with contextlib.suppress(OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+            with contextlib.suppress(*DATABASE_FAILURES):
                 async with connection(self._pool) as conn:
                     await inbox.extend_lease(conn, message_id, self._lease)
 
     async def _setback(self, received: Received, detail: str, *, retryable: bool) -> None:
-        with contextlib.suppress(OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+        with contextlib.suppress(*DATABASE_FAILURES):
             async with connection(self._pool) as conn:
                 if retryable and await inbox.retry_later(
                     conn, received, detail, delay=backoff(received.attempts + 1) * 5
@@ -180,7 +175,7 @@ class Responder:
 
     async def _apologise(self, received: Received) -> None:
         """Tell the person, rather than leave them waiting for a reply that will not come."""
-        with contextlib.suppress(WhatsAppError, OSError, asyncpg.PostgresError):
+        with contextlib.suppress(WhatsAppError, *DATABASE_FAILURES):
             sent = await self._transport.send_text(
                 received.phone_number, GAVE_UP_REPLY, reply_to=received.message_id
             )
