@@ -7,6 +7,7 @@ wire format on 127.0.0.1."""
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -15,6 +16,7 @@ import pytest
 from playwright.sync_api import Browser, Page, ViewportSize, expect
 
 from tests.e2e.conftest import DESKTOP, PHONE, browsing
+from tests.e2e.test_accessibility import violations
 from tests.e2e.test_web_app import last_reply, send, sign_up
 from tests.fakes.wire import AnthropicWire, Reply
 from tests.support import PASSWORD, run
@@ -119,16 +121,19 @@ def test_a_stopped_turn_survives_a_reload_and_retry_asks_again(
     sign_up(page, dsn)
     wire.play(Reply.say("Counting sheep: " + "one sheep, " * 60, chunk_delay=0.1))
     send(page, "Count sheep for me")
-    expect(last_reply(page).locator(".markdown")).to_contain_text("Counting")
+    expect(last_reply(page).locator(".markdown")).to_contain_text("Counting sheep")
     page.keyboard.press("Escape")  # stops from anywhere on the page
     expect(last_reply(page)).to_contain_text("Stopped.")
     # The keyboard stays in the composer, not on the page's body.
     assert page.evaluate("document.activeElement.id") == "message"
+    # However far the reply had got when it stopped is what comes back after a reload.
+    partial = last_reply(page).locator(".markdown").inner_text()
+    assert partial.startswith("Counting sheep")
 
     page.reload()
     expect(page.locator("article.message.user .plain")).to_have_text(["Count sheep for me"])
     expect(last_reply(page)).to_contain_text("Stopped.")
-    expect(last_reply(page)).to_contain_text("Counting sheep")
+    expect(last_reply(page).locator(".markdown")).to_have_text(partial)
     wire.play(Reply.say("Fine: one sheep, two sheep. Goodnight."))
     last_reply(page).get_by_role("button", name="Retry").click()
     expect(last_reply(page)).to_contain_text("Goodnight.")
@@ -164,6 +169,49 @@ def test_copy_edit_and_timestamps(page: Page, dsn: str, wire: AnthropicWire) -> 
     page.locator("article.message.user").last.get_by_role("button", name="Edit").click()
     expect(page.get_by_label("Message to")).to_have_value("When do the bins go out?")
     assert page.evaluate("document.activeElement.id") == "message"
+    # Cancelled: the composer is empty again and nothing changed.
+    page.get_by_role("button", name="Cancel edit").click()
+    expect(page.get_by_label("Message to")).to_have_value("")
+    expect(page.get_by_role("group", name="Editing a message")).to_have_count(0)
+
+
+def test_edit_and_resend_replaces_the_exchange(page: Page, dsn: str, wire: AnthropicWire) -> None:
+    sign_up(page, dsn)
+    wire.play(
+        Reply.say("The bins go out on Thursday."),
+        Reply.say("Noted: milk."),
+        Reply.say("The recycling goes out on Friday."),
+        Reply.say("Noted: oat milk."),
+    )
+    send(page, "When do the bins go out?")
+    expect(last_reply(page)).to_contain_text("Thursday.")
+    send(page, "Buy milk")
+    expect(last_reply(page)).to_contain_text("Noted: milk.")
+    questions = page.locator("article.message.user .plain")
+
+    # An earlier question, as loaded from history: edited, it and its reply are replaced.
+    page.reload()
+    questions.first.locator("xpath=..").get_by_role("button", name="Edit").click()
+    expect(page.get_by_role("group", name="Editing a message")).to_be_visible()
+    page.get_by_label("Message to").fill("When does the recycling go out?")
+    page.get_by_label("Message to").press("Enter")
+    expect(last_reply(page)).to_contain_text("Friday.")
+    expect(page.get_by_role("group", name="Editing a message")).to_have_count(0)
+    expect(questions).to_have_text(["Buy milk", "When does the recycling go out?"])
+    # The model was asked without the replaced exchange.
+    asked = json.dumps(wire.requests[-1])
+    assert "bins" not in asked and "Thursday" not in asked and "Buy milk" in asked
+
+    # The question just sent from this page (whose reply alone has a stored id).
+    questions.last.locator("xpath=..").get_by_role("button", name="Edit").click()
+    page.get_by_label("Message to").fill("Buy oat milk")
+    page.get_by_role("button", name="Send").click()
+    expect(last_reply(page)).to_contain_text("Noted: oat milk.")
+    page.reload()
+    expect(questions).to_have_text(["Buy milk", "Buy oat milk"])
+    expect(page.locator("article.message.assistant .markdown")).to_have_text(
+        ["Noted: milk.", "Noted: oat milk."]
+    )
 
 
 def test_a_temporary_chat_is_not_kept(page: Page, dsn: str, wire: AnthropicWire) -> None:
@@ -221,10 +269,25 @@ def test_replies_render_tables_quotes_and_code_with_a_copy_button(
     wire.play(
         Reply.say(
             "| Day | Bins |\n|---|---|\n| Thu | Green |\n\n> Remember the glass.\n\n"
-            "```\nbutler invite --admin\n```\n"
+            "```\nbutler invite --admin\n```\n\n"
+            '```python\nif lights_on:  # after sunset\n    print("<b>off</b>")\n```\n'
         )
     )
     send(page, "Bins and a command")
+    # The Python block is coloured by token, its markup shown as text, not obeyed.
+    python = last_reply(page).locator("pre code.language-python")
+    expect(python.locator(".hljs-keyword").first).to_have_text("if")
+    expect(python.locator(".hljs-comment")).to_have_text("# after sunset")
+    expect(python.locator(".hljs-string")).to_have_text('"<b>off</b>"')
+    expect(python.locator("b")).to_have_count(0)
+    keyword, text = (
+        python.locator(".hljs-keyword").first.evaluate("k => getComputedStyle(k).color"),
+        python.evaluate("c => getComputedStyle(c).color"),
+    )
+    assert keyword != text, "keywords stand out from the rest"
+    for scheme in ("dark", "light"):  # every colour readable in both schemes
+        page.emulate_media(color_scheme=scheme)
+        assert violations(page) == [], scheme
     reply = last_reply(page)
     expect(reply.locator("table")).to_be_visible()
     assert reply.locator("td").first.evaluate("td => getComputedStyle(td).borderTopStyle") == (
@@ -232,9 +295,10 @@ def test_replies_render_tables_quotes_and_code_with_a_copy_button(
     )
     rule = reply.locator("blockquote").evaluate("q => getComputedStyle(q).borderLeftWidth")
     assert float(rule.removesuffix("px")) >= 2
-    reply.get_by_role("button", name="Copy code").click()
+    reply.get_by_role("button", name="Copy code").first.click()
     expect(reply.get_by_role("button", name="Copied")).to_be_visible()
-    assert page.evaluate("navigator.clipboard.readText()") == "butler invite --admin\n"
+    # Copied as typed to a terminal: without a newline that would run it at once.
+    assert page.evaluate("navigator.clipboard.readText()") == "butler invite --admin"
     # What a person types is shown as typed, not in bold like the labels.
     page.get_by_role("link", name="Settings").click()
     weight = page.get_by_label("Your name").evaluate("i => getComputedStyle(i).fontWeight")

@@ -369,6 +369,50 @@ def test_history_pages_and_clears(chat_account: Account, wire: AnthropicWire) ->
     assert empty == {"messages": [], "next_before": None}
 
 
+def test_forgetting_one_exchange_by_either_half(
+    chat_url: str, dsn: str, chat_account: Account, wire: AnthropicWire
+) -> None:
+    ids = []
+    for n in range(3):
+        wire.play(Reply.say(f"reply {n}"))
+        sent = chat_account.client.post(
+            "/api/chat", json={"message": f"message {n}"}, headers=chat_account.auth
+        )
+        ids.append(sent.json()["message_id"])
+
+    def contents() -> list[str]:
+        page = chat_account.client.get("/api/chat/history", headers=chat_account.auth).json()
+        return [m["content"] for m in page["messages"]]
+
+    by_content = {
+        m["content"]: m["id"]
+        for m in chat_account.client.get("/api/chat/history", headers=chat_account.auth).json()[
+            "messages"
+        ]
+    }
+    # By the question's id: the question and its reply go, the others stay.
+    gone = chat_account.client.delete(
+        f"/api/chat/history/{by_content['message 1']}", headers=chat_account.auth
+    )
+    assert gone.status_code == 204, gone.text
+    assert contents() == ["reply 2", "message 2", "reply 0", "message 0"]
+    # By the reply's id (all a browser knows of a turn it has just sent).
+    gone = chat_account.client.delete(f"/api/chat/history/{ids[2]}", headers=chat_account.auth)
+    assert gone.status_code == 204
+    assert contents() == ["reply 0", "message 0"]
+
+    # Someone else's message, an unknown one or a bad id: refused, nothing deleted.
+    other = register(chat_url, dsn)
+    theirs = other.client.delete(f"/api/chat/history/{ids[0]}", headers=other.auth)
+    assert theirs.status_code == 404 and theirs.json()["error"] == "message_not_found"
+    again = chat_account.client.delete(f"/api/chat/history/{ids[2]}", headers=chat_account.auth)
+    assert again.status_code == 404
+    for bad in ("0", "abc", str(2**63)):
+        response = chat_account.client.delete(f"/api/chat/history/{bad}", headers=chat_account.auth)
+        assert response.status_code == 422, (bad, response.text)
+    assert contents() == ["reply 0", "message 0"]
+
+
 def test_history_is_private(
     chat_url: str, dsn: str, chat_account: Account, wire: AnthropicWire
 ) -> None:

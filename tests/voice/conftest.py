@@ -73,7 +73,11 @@ Converse = Callable[..., TalkResult]
 @pytest.fixture
 def converse(vad_model: vad.VAD, local_stt: LocalSTT, local_tts: LocalTTS) -> Converse:
     """Speak utterances (text, seconds after the previous one ends) to the butler as
-    `account`, with the local models, and return what happened."""
+    `account`, with the local models, and return what happened: by default until the
+    reply after the last one has been heard in full (at most `tail_seconds`), since a
+    busy machine can take longer than any fixed wait to synthesise and play it. Tests of
+    what happens around a reply (spoken over, dropped, ending the session) keep a fixed
+    wait with `until_answered=False`."""
 
     def run(
         account: Account,
@@ -81,7 +85,8 @@ def converse(vad_model: vad.VAD, local_stt: LocalSTT, local_tts: LocalTTS) -> Co
         *,
         gap: float = 3.0,
         api: ButlerAPI | None = None,
-        tail_seconds: float = 6.0,
+        tail_seconds: float = 20.0,
+        until_answered: bool = True,
         stt_engine: stt.STT | None = None,
         tts_engine: tts.TTS | None = None,
         settings: VoiceSettings | None = None,
@@ -101,6 +106,7 @@ def converse(vad_model: vad.VAD, local_stt: LocalSTT, local_tts: LocalTTS) -> Co
                 tts_engine=tts_engine or local_tts,
                 vad_model=vad_model,
                 tail_seconds=tail_seconds,
+                until_answered=until_answered,
             )
         )
 

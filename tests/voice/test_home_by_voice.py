@@ -138,12 +138,20 @@ def test_a_complete_home_command_is_answered_without_the_endpointing_wait(
         endpointing_max_delay_seconds=4.0,
     )
     command = converse(
-        resident, [speak("Turn off the kitchen lights.")], settings=patient, tail_seconds=8
+        resident,
+        [speak("Turn off the kitchen lights.")],
+        settings=patient,
+        tail_seconds=8,
+        until_answered=False,
     )
     assert home_assistant.state("light.kitchen_ceiling")["state"] == "off", command
     assert command.end_to_first_audio and command.end_to_first_audio[0] < 1.9, command
     chat = converse(
-        resident, [speak("How is the weather today?")], settings=patient, tail_seconds=11
+        resident,
+        [speak("How is the weather today?")],
+        settings=patient,
+        tail_seconds=11,
+        until_answered=False,
     )
     assert chat.replies == ["It is a fine day."], chat
     assert chat.end_to_first_audio[0] >= 3.0, chat  # the two waits overlap

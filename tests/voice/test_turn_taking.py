@@ -67,6 +67,7 @@ def test_speech_while_the_reply_is_prepared_is_asked_with_what_came_before(
         [speak("Turn off the kitchen lights."), speak("And lock the front door.")],
         gap=1.3,  # after the short endpointing wait: the first turn has been committed
         tail_seconds=8,
+        until_answered=False,
     )
     assert not lost_transcripts(result.transcribed, result.transcripts), result
     last = set(words(_asked(wire)[-1]))
@@ -88,6 +89,7 @@ def test_speech_over_the_reply_reaches_a_turn(
         [speak("Tell me about the weather."), speak("What is on my calendar tomorrow?")],
         gap=2.5,  # the first reply is playing
         tail_seconds=8,
+        until_answered=False,
     )
     assert result.interrupted and result.interrupted[0], result
     assert not lost_transcripts(result.transcribed, result.transcripts), result
@@ -115,6 +117,7 @@ def test_words_transcribed_after_the_decision_began_reach_the_turn(
         gap=0.6,
         stt_engine=SlowLocalSTT(),
         tail_seconds=8,
+        until_answered=False,
     )
     assert len(result.transcribed) >= 2, result
     assert not lost_transcripts(result.transcribed, result.transcripts), result

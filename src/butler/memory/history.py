@@ -128,6 +128,31 @@ async def clear(conn: asyncpg.Connection, user_id: uuid.UUID) -> int:
     return int(result.split()[-1])
 
 
+async def forget_turn(conn: asyncpg.Connection, user_id: uuid.UUID, message_id: int) -> int:
+    """Delete one of the person's messages and its other half: a question's reply, or a
+    reply's question (save_turn writes both in one statement, so they share created_at).
+    A message with no other half (a reminder sent by itself) goes alone. Returns how many
+    rows went: 0 when the id is not this person's."""
+    result = await conn.execute(
+        """WITH target AS (
+               SELECT id, role, created_at FROM butler.conversation_history
+                WHERE id = $2 AND user_id = $1
+           ), other_half AS (
+               SELECT h.id FROM butler.conversation_history h, target t
+                WHERE h.user_id = $1 AND h.created_at = t.created_at
+                  AND ((t.role = 'user' AND h.role = 'assistant' AND h.id > t.id)
+                    OR (t.role = 'assistant' AND h.role = 'user' AND h.id < t.id))
+                ORDER BY abs(h.id - t.id) LIMIT 1
+           )
+           DELETE FROM butler.conversation_history
+            WHERE user_id = $1
+              AND id IN (SELECT id FROM target UNION ALL SELECT id FROM other_half)""",
+        user_id,
+        message_id,
+    )
+    return int(result.split()[-1])
+
+
 async def mark_interrupted(
     conn: asyncpg.Connection, user_id: uuid.UUID, turn_id: str, delivered_text: str
 ) -> bool:

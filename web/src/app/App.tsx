@@ -3,6 +3,7 @@ import { api, NetworkError } from "../api/client";
 import type { User } from "../api/types";
 import { AuthView } from "../auth/AuthView";
 import { ChatView } from "../chat/ChatView";
+import { UnfinishedTurns } from "../chat/unfinished";
 import { HomeView } from "../home/HomeView";
 import { HouseholdView } from "../household/HouseholdView";
 import { LatencyView } from "../latency/LatencyView";
@@ -93,6 +94,8 @@ export function App() {
     // Before the session ends: removing the subscription needs it.
     await forgetThisBrowser().catch((error: unknown) => console.warn("Push subscription not removed:", error));
     await api.logout().catch(() => {});
+    // A shared tablet: the next person must not find this one's unanswered questions.
+    if (userId) new UnfinishedTurns(globalThis.localStorage, userId).clear();
     // The next person to sign in starts on Chat, not on the page this one left.
     window.history.replaceState(null, "", window.location.pathname + window.location.search);
     setBoot({ phase: "ready", user: null });

@@ -1,6 +1,7 @@
 import { type FormEvent, type KeyboardEvent, useEffect, useLayoutEffect, useRef, useState } from "react";
 import { api } from "../api/client";
 import type { HistoryPage, User } from "../api/types";
+import { messageOf } from "../app/words";
 import { type ChatItem, fromHistory } from "./conversation";
 import { Markdown } from "./Markdown";
 import { useConversation } from "./useConversation";
@@ -158,6 +159,8 @@ export function ChatView({ user }: { user: User }) {
   const [temporary, setTemporary] = useState(false);
   const [confirming, setConfirming] = useState(false);
   const [clearError, setClearError] = useState<string | null>(null);
+  const [editing, setEditing] = useState<ChatItem | null>(null);
+  const [editError, setEditError] = useState<string | null>(null);
   const [following, setFollowing] = useState(true);
   const pane = useRef<HTMLDivElement>(null);
   const composer = useRef<HTMLTextAreaElement>(null);
@@ -209,9 +212,30 @@ export function ChatView({ user }: { user: User }) {
     event?.preventDefault();
     const message = draft.trim();
     if (!message || chat.streaming) return;
-    setDraft("");
     toLatest();
+    if (editing) {
+      chat
+        .resend(editing, message, { temporary })
+        .then(() => {
+          setEditing(null);
+          setEditError(null);
+        })
+        .catch((error: unknown) => {
+          setEditError(messageOf(error));
+          setDraft(message); // not forgotten: nothing was replaced, the edit is kept
+        });
+      setDraft("");
+      return;
+    }
+    setDraft("");
     void chat.send(message, { temporary });
+  };
+
+  const cancelEdit = () => {
+    setEditing(null);
+    setEditError(null);
+    setDraft("");
+    composer.current?.focus();
   };
 
   const onKeyDown = (event: KeyboardEvent<HTMLTextAreaElement>) => {
@@ -236,6 +260,8 @@ export function ChatView({ user }: { user: User }) {
     },
     dismiss: chat.dismiss,
     edit: (item) => {
+      setEditing(item);
+      setEditError(null);
       setDraft(item.text);
       composer.current?.focus();
     },
@@ -289,6 +315,19 @@ export function ChatView({ user }: { user: User }) {
         <button type="button" className="jump" onClick={toLatest}>
           Jump to latest
         </button>
+      )}
+      {editing && (
+        <div className="editing" role="group" aria-label="Editing a message">
+          <span>Editing: sending replaces that message and its reply.</span>
+          <button type="button" className="quiet small" onClick={cancelEdit}>
+            Cancel edit
+          </button>
+          {editError && (
+            <p className="error" role="alert">
+              {editError}
+            </p>
+          )}
+        </div>
       )}
       <form className="composer" onSubmit={submit}>
         <label className="switch temporary">

@@ -1,6 +1,20 @@
 import DOMPurify from "dompurify";
-import { marked } from "marked";
+import { Marked } from "marked";
 import { type MouseEvent, useMemo } from "react";
+import { highlightCode } from "./highlight";
+
+// Code blocks are coloured here, before sanitising: the highlighter's spans and classes
+// pass DOMPurify like any other markup, so nothing it emits is trusted either.
+const markdown = new Marked({
+  async: false,
+  gfm: true,
+  breaks: true,
+  renderer: {
+    code({ text, lang }) {
+      return `<pre>${highlightCode(text.replace(/\n$/, ""), lang)}</pre>\n`;
+    },
+  },
+});
 
 DOMPurify.addHook("afterSanitizeAttributes", (node) => {
   // Links from a reply open elsewhere and cannot reach back into the app.
@@ -31,7 +45,7 @@ export function Markdown({ text }: { text: string }) {
   const html = useMemo(
     () =>
       withCopyButtons(
-        DOMPurify.sanitize(marked.parse(text, { async: false, gfm: true, breaks: true }), {
+        DOMPurify.sanitize(markdown.parse(text, { async: false }), {
           FORBID_TAGS: ["style", "form", "input", "button", "img"],
         }),
       ),

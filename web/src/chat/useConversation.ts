@@ -8,6 +8,11 @@ const PAGE = 30;
 let counter = 0;
 const localKey = () => `l${++counter}`;
 
+/** The server's id of a message loaded from or confirmed by history (keys `h<id>`). */
+function storedId(item: ChatItem): number | undefined {
+  return item.key.startsWith("h") ? Number(item.key.slice(1)) : undefined;
+}
+
 export function useConversation(userId: string) {
   const [items, setItems] = useState<ChatItem[]>([]);
   const [olderCursor, setOlderCursor] = useState<number | null>(null);
@@ -111,6 +116,28 @@ export function useConversation(userId: string) {
     await send(reply.question, { temporary: reply.channel === "temporary" });
   };
 
+  /**
+   * Edit-and-resend: the exchange `question` began is forgotten (by the server, or by
+   * this browser when it never finished) and `message` is sent in its place at the end.
+   * Throws, keeping everything as it was, when the server cannot forget it.
+   */
+  const resend = async (question: ChatItem, message: string, options: { temporary?: boolean } = {}) => {
+    if (streaming) return;
+    const index = items.findIndex((item) => item.key === question.key);
+    if (index === -1) return;
+    const next = items[index + 1];
+    const reply = next?.role === "assistant" ? next : undefined;
+    if (reply?.unfinishedId) unfinished.remove(reply.unfinishedId);
+    else if (question.channel !== "temporary") {
+      // A turn sent from this page knows only its reply's id; either half will do.
+      const id = storedId(question) ?? (reply && storedId(reply));
+      if (id !== undefined) await api.json<void>(`/api/chat/history/${id}`, { method: "DELETE" });
+    }
+    const gone = new Set([question.key, reply?.key]);
+    setItems((current) => current.filter((item) => !gone.has(item.key)));
+    await send(message, options);
+  };
+
   const clear = async () => {
     await api.json<void>("/api/chat/history", { method: "DELETE" });
     unfinished.clear();
@@ -128,6 +155,7 @@ export function useConversation(userId: string) {
     stop,
     retry,
     dismiss,
+    resend,
     clear,
   };
 }

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Query, Request, Response, status
+from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response, status
 from fastapi.responses import StreamingResponse
 
 from butler.agent.brain import TurnRequest
@@ -18,6 +18,7 @@ from butler.api.schemas import (
 )
 from butler.api.sse import event_stream
 from butler.api.turns import collect_while_connected, ensure_ready
+from butler.errors import NotFound
 from butler.memory import history
 from butler.users.models import User
 
@@ -101,4 +102,20 @@ async def get_history(
 @router.delete("/history", status_code=status.HTTP_204_NO_CONTENT, responses=_ERRORS)
 async def delete_history(user: CurrentUser, conn: Db) -> Response:
     await history.clear(conn, user.id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.delete(
+    "/history/{message_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=error_responses(401, 404, 422, 503),
+    summary="Forget one exchange: a question and its reply, given the id of either",
+)
+async def delete_turn(
+    user: CurrentUser, conn: Db, message_id: Annotated[int, Path(ge=1, le=2**62)]
+) -> Response:
+    # Edit-and-resend: the edited question replaces this exchange instead of sitting
+    # beside it, so the model is not asked to reconcile both versions.
+    if not await history.forget_turn(conn, user.id, message_id):
+        raise NotFound("No such message in your history.", code="message_not_found")
     return Response(status_code=status.HTTP_204_NO_CONTENT)
