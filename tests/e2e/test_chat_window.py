@@ -248,13 +248,24 @@ def test_the_focus_ring_can_be_seen(page: Page, dsn: str) -> None:
     assert ratio >= 3.0, ratio
 
 
-def test_sign_out_forgets_the_page_and_the_next_sign_in_opens_on_chat(page: Page, dsn: str) -> None:
+def test_sign_out_forgets_the_page_and_the_next_sign_in_opens_on_chat(
+    page: Page, dsn: str, wire: AnthropicWire
+) -> None:
     username = sign_up(page, dsn)
+    # A stopped turn is kept by this browser for its person only: not after sign-out.
+    wire.play(Reply.say("A private answer: " + "more words, " * 60, chunk_delay=0.1))
+    send(page, "Something private")
+    expect(last_reply(page).locator(".markdown")).to_contain_text("A private answer")
+    page.keyboard.press("Escape")
+    expect(last_reply(page)).to_contain_text("Stopped.")
+    kept = "Object.keys(localStorage).filter(k => k.startsWith('butler.unfinished.'))"
+    assert len(page.evaluate(kept)) == 1
     page.get_by_role("link", name="Settings").click()
     expect(page).to_have_url(re.compile(r"#/settings$"))
     page.get_by_role("button", name="Sign out").click()
     expect(page.get_by_role("button", name="Sign in")).to_be_visible()
     assert "#/settings" not in page.url
+    assert page.evaluate(kept) == []
     page.get_by_label("Username").fill(username)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
