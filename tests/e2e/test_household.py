@@ -52,6 +52,8 @@ def test_an_admin_invites_manages_and_removes_a_member(
         assert code.evaluate("c => c.scrollWidth <= c.parentElement.clientWidth + 1")
         link = invite.get_by_role("link").get_attribute("href")
         assert link and f"/?invite={code.inner_text()}" in link
+        waiting = admin.get_by_role("list", name="Invites not used yet")
+        expect(waiting.get_by_role("listitem").filter(has_text="by Margaret")).to_have_count(1)
         admin.screenshot(path=str(SCREENSHOTS / "household-phone.png"))
 
         joiner = phone.new_page()
@@ -60,6 +62,17 @@ def test_an_admin_invites_manages_and_removes_a_member(
 
         admin.set_viewport_size(DESKTOP)
         admin.reload()
+        # Used: no longer waiting. A second one, sent to the wrong person, is revoked.
+        expect(waiting.get_by_role("listitem").filter(has_text="by Margaret")).to_have_count(0)
+        admin.get_by_role("button", name="Create invite link").click()
+        wrong = waiting.get_by_role("listitem").filter(has_text="by Margaret")
+        expect(wrong).to_have_count(1)
+        wrong.get_by_role("button", name=re.compile("^Revoke member invite by Margaret")).click()
+        expect(admin.get_by_role("status")).to_have_text(
+            "Invite revoked: its link no longer works."
+        )
+        expect(wrong).to_have_count(0)
+        expect(admin.get_by_label("Invite link", exact=True)).to_have_count(0)
         tom = admin.get_by_role("listitem").filter(has_text=username)
         expect(tom).to_contain_text("Tom")
         tom.get_by_label("Role of Tom").select_option("admin")

@@ -204,6 +204,52 @@ def test_admin_creates_invites_over_the_api(
     assert bad.status_code == 422
 
 
+def test_admin_lists_and_revokes_unused_invites(
+    base_url: str, new_account: Callable[..., Account]
+) -> None:
+    admin = new_account(Role.ADMIN)
+    made = [
+        admin.client.post(
+            "/api/admin/invites", headers=admin.auth, json={"role": role, "expires_in_days": 2}
+        ).json()
+        for role in ("member", "admin")
+    ]
+    listed = admin.client.get("/api/admin/invites", headers=admin.auth)
+    assert listed.status_code == 200
+    mine = {i["id"]: i for i in listed.json() if i["id"] in {m["id"] for m in made}}
+    assert set(mine) == {m["id"] for m in made}
+    assert mine[made[1]["id"]]["role"] == "admin"
+    assert mine[made[0]["id"]]["created_by"] == admin.user["display_name"]
+    assert "code" not in mine[made[0]["id"]], "codes are not kept, so never listed"
+
+    # Revoked: gone from the list, and its link no longer registers anyone.
+    gone = admin.client.delete(f"/api/admin/invites/{made[0]['id']}", headers=admin.auth)
+    assert gone.status_code == 204
+    ids = {i["id"] for i in admin.client.get("/api/admin/invites", headers=admin.auth).json()}
+    assert made[0]["id"] not in ids and made[1]["id"] in ids
+    with httpx.Client(base_url=base_url) as client:
+        refused = client.post(
+            "/api/auth/register",
+            json={
+                "code": made[0]["code"],
+                "username": "revoked" + made[0]["code"][:4].lower(),
+                "display_name": "R",
+                "password": "another long passphrase",
+            },
+        )
+    assert refused.status_code == 422 and refused.json()["error"] == "invalid_invite"
+    again = admin.client.delete(f"/api/admin/invites/{made[0]['id']}", headers=admin.auth)
+    assert again.status_code == 404 and again.json()["error"] == "invite_not_found"
+    bad = admin.client.delete("/api/admin/invites/not-a-uuid", headers=admin.auth)
+    assert bad.status_code == 422
+
+    # A member can neither list nor revoke.
+    member = new_account()
+    assert member.client.get("/api/admin/invites", headers=member.auth).status_code == 403
+    denied = member.client.delete(f"/api/admin/invites/{made[1]['id']}", headers=member.auth)
+    assert denied.status_code == 403
+
+
 def test_an_admins_reset_link_sets_a_new_password_once_and_ends_old_sessions(
     base_url: str, new_account: Callable[..., Account]
 ) -> None:

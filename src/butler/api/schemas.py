@@ -227,8 +227,17 @@ class PasswordResetRequest(Strict):
 
 
 class InviteOut(BaseModel):
+    id: uuid.UUID
     code: str
     role: Role
+    expires_at: datetime
+
+
+class PendingInviteOut(BaseModel):
+    id: uuid.UUID
+    role: Role
+    created_by: str | None = Field(description="The inviting admin's name, if still here.")
+    created_at: datetime
     expires_at: datetime
 
 

@@ -20,6 +20,7 @@ _GROUPS, _GROUP_LENGTH = 5, 5  # 25 symbols x 5 bits = 125 bits
 
 @dataclass(frozen=True)
 class Invite:
+    id: uuid.UUID
     code: str
     role: Role
     expires_at: datetime
@@ -45,15 +46,53 @@ async def create(
     created_by: uuid.UUID | None = None,
 ) -> Invite:
     code = new_code()
-    expires_at: datetime = await conn.fetchval(
+    row = await conn.fetchrow(
         """INSERT INTO butler.invites (code_hash, role, created_by, expires_at)
-           VALUES ($1, $2, $3, now() + $4) RETURNING expires_at""",
+           VALUES ($1, $2, $3, now() + $4) RETURNING id, expires_at""",
         digest(normalize(code)),
         role.value,
         created_by,
         ttl,
     )
-    return Invite(code=code, role=role, expires_at=expires_at)
+    return Invite(id=row["id"], code=code, role=role, expires_at=row["expires_at"])
+
+
+@dataclass(frozen=True)
+class PendingInvite:
+    id: uuid.UUID
+    role: Role
+    created_by: str | None  # the admin's display name, if they are still here
+    created_at: datetime
+    expires_at: datetime
+
+
+async def pending(conn: asyncpg.Connection) -> list[PendingInvite]:
+    """Invites that can still be used, newest first (the codes themselves are not kept)."""
+    rows = await conn.fetch(
+        """SELECT i.id, i.role, u.display_name AS created_by, i.created_at, i.expires_at
+             FROM butler.invites i LEFT JOIN butler.users u ON u.id = i.created_by
+            WHERE i.used_at IS NULL AND i.expires_at > now()
+            ORDER BY i.created_at DESC, i.id"""
+    )
+    return [
+        PendingInvite(
+            id=r["id"],
+            role=Role(r["role"]),
+            created_by=r["created_by"],
+            created_at=r["created_at"],
+            expires_at=r["expires_at"],
+        )
+        for r in rows
+    ]
+
+
+async def revoke(conn: asyncpg.Connection, invite_id: uuid.UUID) -> bool:
+    """Make an unused invite unusable (a link sent to the wrong person); False if there
+    is no such unused invite. A used one stays as the record of who joined through it."""
+    result = await conn.execute(
+        "DELETE FROM butler.invites WHERE id = $1 AND used_at IS NULL", invite_id
+    )
+    return result != "DELETE 0"
 
 
 @dataclass(frozen=True)

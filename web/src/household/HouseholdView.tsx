@@ -1,13 +1,15 @@
 import { type FormEvent, useCallback, useEffect, useMemo, useState } from "react";
 import { renderSVG } from "uqr";
 import { api } from "../api/client";
+import type { components } from "../api/schema";
 import type { AdminUser, User } from "../api/types";
 import { type Note, NoteLine } from "../app/NoteLine";
 import { messageOf } from "../app/words";
 import { inviteLink, resetLink, validUntil } from "./links";
 import { SetupChecks } from "./SetupChecks";
 
-type Invite = { code: string; role: "admin" | "member"; expires_at: string };
+type Invite = components["schemas"]["InviteOut"];
+type PendingInvite = components["schemas"]["PendingInviteOut"];
 type Reset = { code: string; expires_at: string };
 
 const EXPIRY_DAYS = { "1": "1 day", "7": "7 days", "30": "30 days" } as const;
@@ -144,14 +146,48 @@ function Member({
   );
 }
 
+/** Invite links not used yet: a link sent to the wrong person can be made useless. */
+function PendingInvites({ invites, onRevoke }: { invites: PendingInvite[]; onRevoke: (invite: PendingInvite) => void }) {
+  if (invites.length === 0) return null;
+  return (
+    <>
+      <h2>Invites not used yet</h2>
+      <ul className="pending-invites" aria-label="Invites not used yet">
+        {invites.map((invite) => {
+          const what = `${invite.role === "admin" ? "Admin" : "Member"} invite`;
+          const by = invite.created_by ? ` by ${invite.created_by}` : "";
+          return (
+            <li key={invite.id}>
+              <span>
+                {what}
+                {by}, {validUntil(invite.expires_at)}
+              </span>
+              <button type="button" className="quiet small" onClick={() => onRevoke(invite)} aria-label={`Revoke ${what.toLowerCase()}${by}, ${validUntil(invite.expires_at)}`}>
+                Revoke
+              </button>
+            </li>
+          );
+        })}
+      </ul>
+    </>
+  );
+}
+
 export function HouseholdView({ user }: { user: User }) {
   const [people, setPeople] = useState<AdminUser[]>([]);
   const [invite, setInvite] = useState<Invite | null>(null);
   const [note, setNote] = useState<Note>(null);
 
+  const [pending, setPending] = useState<PendingInvite[]>([]);
+
   const load = useCallback(async () => {
     try {
-      setPeople(await api.json<AdminUser[]>("/api/admin/users"));
+      const [everyone, unused] = await Promise.all([
+        api.json<AdminUser[]>("/api/admin/users"),
+        api.json<PendingInvite[]>("/api/admin/invites"),
+      ]);
+      setPeople(everyone);
+      setPending(unused);
     } catch (error) {
       setNote({ kind: "error", text: messageOf(error) });
     }
@@ -164,7 +200,21 @@ export function HouseholdView({ user }: { user: User }) {
     setNote(null);
     try {
       const body = JSON.stringify({ role: form.get("role"), expires_in_days: Number(form.get("expires")) });
-      setInvite(await api.json<Invite>("/api/admin/invites", { method: "POST", body }));
+      const made = await api.json<Invite>("/api/admin/invites", { method: "POST", body });
+      setInvite(made);
+      setPending(await api.json<PendingInvite[]>("/api/admin/invites"));
+    } catch (error) {
+      setNote({ kind: "error", text: messageOf(error) });
+    }
+  };
+
+  const revoke = async (revoked: PendingInvite) => {
+    setNote(null);
+    try {
+      await api.json<void>(`/api/admin/invites/${revoked.id}`, { method: "DELETE" });
+      setPending((all) => all.filter((invite) => invite.id !== revoked.id));
+      if (invite?.id === revoked.id) setInvite(null); // its link on screen no longer works
+      setNote({ kind: "info", text: "Invite revoked: its link no longer works." });
     } catch (error) {
       setNote({ kind: "error", text: messageOf(error) });
     }
@@ -207,6 +257,7 @@ export function HouseholdView({ user }: { user: User }) {
         </fieldset>
       </form>
       <NoteLine note={note} />
+      <PendingInvites invites={pending} onRevoke={(revoked) => void revoke(revoked)} />
       <h2>People</h2>
       <ul className="members" aria-label="People in the household">
         {people.map((person) => (

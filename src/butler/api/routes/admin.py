@@ -14,10 +14,12 @@ from butler.api.schemas import (
     InviteOut,
     PasswordResetCreate,
     PasswordResetOut,
+    PendingInviteOut,
     RolePatch,
     error_responses,
 )
 from butler.auth import invites, password_resets
+from butler.errors import NotFound
 from butler.users import repository as users
 
 router = APIRouter(prefix="/api/admin", tags=["admin"])
@@ -49,7 +51,21 @@ async def create_invite(body: InviteCreate, admin: AdminUser, conn: Db) -> Invit
     invite = await invites.create(
         conn, role=body.role, ttl=timedelta(days=body.expires_in_days), created_by=admin.id
     )
-    return InviteOut(code=invite.code, role=invite.role, expires_at=invite.expires_at)
+    return InviteOut(id=invite.id, code=invite.code, role=invite.role, expires_at=invite.expires_at)
+
+
+@router.get("/invites", response_model=list[PendingInviteOut], responses=_ERRORS)
+async def list_invites(admin: AdminUser, conn: Db) -> list[PendingInviteOut]:
+    """Invites not yet used nor expired, newest first. Their codes are not stored, so
+    they cannot be shown again: revoke one and create another instead."""
+    return [PendingInviteOut(**vars(invite)) for invite in await invites.pending(conn)]
+
+
+@router.delete("/invites/{invite_id}", status_code=status.HTTP_204_NO_CONTENT, responses=_ERRORS)
+async def revoke_invite(invite_id: uuid.UUID, admin: AdminUser, conn: Db) -> Response:
+    if not await invites.revoke(conn, invite_id):
+        raise NotFound("No such unused invite.", code="invite_not_found")
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.post(
