@@ -46,7 +46,7 @@ async def create(
     created_by: uuid.UUID | None = None,
 ) -> Invite:
     code = new_code()
-    row = await conn.fetchrow(
+    row: asyncpg.Record = await conn.fetchrow(  # type: ignore[assignment]  # INSERT … RETURNING: one row
         """INSERT INTO butler.invites (code_hash, role, created_by, expires_at)
            VALUES ($1, $2, $3, now() + $4) RETURNING id, expires_at""",
         digest(normalize(code)),
