@@ -1,4 +1,5 @@
-"""The `butler` command: serve | migrate | invite | doctor | voice | talk | memory | openapi.
+"""The `butler` command: serve | migrate | invite | doctor | secrets | voice | talk | memory |
+openapi.
 
 The CLI is an entry point: it builds Settings, resolves secrets and hands plain values
 down. Errors print one line saying what to fix, never a traceback.
@@ -84,6 +85,14 @@ def _parser() -> argparse.ArgumentParser:
         "--all", action="store_true", help="every fact, not only those from another model"
     )
 
+    secrets = commands.add_parser(
+        "secrets",
+        help="write a production .env with strong random secrets (never replaces one)",
+    )
+    secrets.add_argument(
+        "--out", type=Path, default=Path(".env"), help="the file to write or add to (.env)"
+    )
+
     openapi = commands.add_parser(
         "openapi", help="write the API's OpenAPI document (the web app's types come from it)"
     )
@@ -153,6 +162,24 @@ def _run_invite(settings: Settings, admin: bool, expires: timedelta | None) -> i
         file=sys.stderr,
     )
     return 0
+
+
+def _run_secrets(path: Path) -> int:
+    from butler.env_secrets import write_secrets
+
+    try:
+        report = write_secrets(path)
+    except ButlerError as exc:
+        print(f"butler: {exc.message}", file=sys.stderr)
+        return 2
+    for name in report.added:
+        print(f"added {name}")
+    for name in report.kept:
+        print(f"kept {name} (already set)")
+    for warning in report.warnings:
+        print(f"warning: {warning}; production will refuse it", file=sys.stderr)
+    print(f"{path}: {len(report.added)} added, {len(report.kept)} kept (values not shown)")
+    return 1 if report.warnings else 0
 
 
 def _run_doctor(settings: Settings) -> int:
@@ -233,6 +260,8 @@ def _describe_settings_error(exc: ValidationError) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command == "secrets":  # before Settings: the file it writes may not be valid yet
+        return _run_secrets(args.out)
     try:
         settings = Settings()
     except ValidationError as exc:

@@ -59,7 +59,7 @@ def _current(settings: Settings, spec: SecretSpec) -> SecretStr | None:
     return value
 
 
-def _problem(spec: SecretSpec, value: SecretStr | None) -> str | None:
+def problem(spec: SecretSpec, value: SecretStr | None) -> str | None:
     if value is None or not value.get_secret_value().strip():
         return f"{spec.env_var} is not set"
     raw = value.get_secret_value()
@@ -75,7 +75,7 @@ def check_production_secrets(settings: Settings) -> None:
         p
         for spec in SECRETS
         if (spec.required_in_production or _current(settings, spec) is not None)
-        and (p := _problem(spec, _current(settings, spec)))
+        and (p := problem(spec, _current(settings, spec)))
     ]
     if problems:
         raise ConfigError(
@@ -85,7 +85,7 @@ def check_production_secrets(settings: Settings) -> None:
         )
 
 
-def _generate(spec: SecretSpec) -> str:
+def generate(spec: SecretSpec) -> str:
     if spec.field == "api_key":
         return "butler-" + secrets.token_hex(8)
     return secrets.token_urlsafe(48)
@@ -128,7 +128,7 @@ def resolve_secrets(settings: Settings) -> Settings:
             continue
         key = f"{spec.section}.{spec.field}"
         if key not in store:
-            store[key] = _generate(spec)
+            store[key] = generate(spec)
             changed = True
         updates.setdefault(spec.section, {})[spec.field] = SecretStr(store[key])
     if changed:
