@@ -216,3 +216,16 @@ async def new_user_id(conn: asyncpg.Connection) -> uuid.UUID:
         unique_name("mem"),
     )
     return user_id
+
+
+def metric(text: str, name: str, **labels: str) -> float:
+    """The value of one sample in Prometheus' text format (0 when absent), read with the
+    Prometheus client's own parser, so a malformed exposition fails the test."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    return sum(
+        sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+        if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items())
+    )

@@ -115,6 +115,9 @@ class ServerSettings(BaseModel):
     tls: Literal["off", "local"] = "off"
     # The built web app (`make web`); unset means web/dist beside the source tree.
     web_dir: Path | None = None
+    # A bearer token a Prometheus server presents for /metrics from another machine
+    # (from this machine no token is needed; an admin's access token also works).
+    metrics_token: SecretStr | None = None
 
 
 class LLMSettings(BaseModel):

@@ -51,6 +51,7 @@ SECRETS = (
     SecretSpec("livekit", "api_key", "BUTLER_LIVEKIT__API_KEY (or LIVEKIT_API_KEY)", 8),
     SecretSpec("livekit", "api_secret", "BUTLER_LIVEKIT__API_SECRET (or LIVEKIT_API_SECRET)", 32),
     SecretSpec("auth", "encryption_key", "BUTLER_AUTH__ENCRYPTION_KEY", 32, False),
+    SecretSpec("server", "metrics_token", "BUTLER_SERVER__METRICS_TOKEN", 32, False),
 )
 
 

@@ -21,7 +21,7 @@ from butler.secret_box import SecretBox
 from tests.fakes.home_assistant import TOKEN, VERSION, FakeHomeAssistant
 from tests.fakes.whatsapp_cloud import FakeWhatsAppCloud
 from tests.fakes.wire import AnthropicWire, Reply
-from tests.support import DEAD_LIVEKIT_URL, PASSWORD, claude_at, free_port, run
+from tests.support import DEAD_LIVEKIT_URL, PASSWORD, claude_at, free_port, metric, run
 
 pytestmark = pytest.mark.slow
 
@@ -195,6 +195,18 @@ def test_serve_with_several_workers_shares_sessions_and_stops_cleanly(tmp_path: 
             refreshed = client.post("/api/auth/refresh")
             assert refreshed.status_code == 200, refreshed.text
             token = refreshed.json()["access_token"]
+        # /metrics sums every process's counts, whichever process answers.
+        for _ in range(3):
+            scraped = client.get("/metrics")
+            assert scraped.status_code == 200
+            answered = metric(
+                scraped.text,
+                "butler_http_request_duration_seconds_count",
+                method="GET",
+                route="/api/users/me",
+                status="200",
+            )
+            assert answered == 10, scraped.text[-2000:]
     assert process.returncode == 0
     assert not (tmp_path / "postgres" / "postmaster.pid").exists()
     bad = _butler("serve", "--workers", "0", env=_env(tmp_path))

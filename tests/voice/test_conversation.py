@@ -15,7 +15,7 @@ from butler.voice.providers import build_stt, build_tts
 from tests.fakes import speech_services
 from tests.fakes.wire import AnthropicWire, Reply, serving
 from tests.integration.chat_helpers import last_user_text, stored
-from tests.support import Account, free_port, run
+from tests.support import Account, free_port, metric, run
 from tests.voice.conftest import Converse, Speech, rms, voice_api
 
 LONG_REPLY = " ".join(
@@ -83,7 +83,9 @@ def test_turn_timings_are_stored(
     dsn: str,
 ) -> None:
     wire.play(Reply.say("Done."))
+    before = chat_account.client.get("/metrics").text
     converse(chat_account, [speak("Lock the front door.")])
+    after = chat_account.client.get("/metrics").text
 
     async def turns(conn: asyncpg.Connection) -> list[asyncpg.Record]:
         return await conn.fetch(
@@ -100,6 +102,16 @@ def test_turn_timings_are_stored(
     assert row["stt_ms"] is not None and 0 <= row["stt_ms"] < 5_000
     assert row["tts_first_byte_ms"] is not None and 0 < row["tts_first_byte_ms"] < 5_000
     assert row["room_name"].startswith("butler-")
+    # And counted for /metrics: the voice turn, and its stages as the worker timed them.
+
+    def grew(name: str, **labels: str) -> float:
+        return metric(after, name, **labels) - metric(before, name, **labels)
+
+    assert grew("butler_turns_total", channel="voice", outcome="answered") == 1
+    assert grew("butler_voice_turn_stage_seconds_count", stage="first_audio") == 1
+    assert grew("butler_voice_turn_stage_seconds_sum", stage="first_audio") == pytest.approx(
+        row["first_audio_ms"] / 1000
+    )
 
 
 def test_the_model_ending_the_conversation_closes_the_session_after_goodbye(

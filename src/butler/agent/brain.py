@@ -35,6 +35,7 @@ from butler.llm import base as llm
 from butler.memory import history
 from butler.memory.learning import Learner
 from butler.memory.recall import FactSource, NoFacts
+from butler.metrics import MODEL_ERRORS, TURNS, count_tokens
 from butler.tools import audit
 from butler.tools.base import Channel, ToolContext
 from butler.tools.registry import ToolOutcome, ToolRegistry
@@ -165,6 +166,15 @@ class Brain:
 
     async def run(self, request: TurnRequest) -> AsyncGenerator[AgentEvent]:
         """Stream one turn. Failures end the stream with a TurnFailed event."""
+        async with contextlib.aclosing(self._turn(request)) as events:
+            async for event in events:
+                if isinstance(event, TurnFinished):
+                    TURNS.labels(request.channel, "answered").inc()
+                elif isinstance(event, TurnFailed):
+                    TURNS.labels(request.channel, "failed").inc()
+                yield event
+
+    async def _turn(self, request: TurnRequest) -> AsyncGenerator[AgentEvent]:
         if self.provider is None and not self._home_works:
             raise llm.LLMNotConfigured("No language model is configured.")
         # The model's context loads while the home looks at the words: a home command
@@ -192,6 +202,7 @@ class Brain:
                 yield event
         except llm.LLMError as exc:
             log.warning("turn failed for user %s: %s", request.user.id, exc.code)
+            MODEL_ERRORS.labels(exc.code).inc()
             yield TurnFailed(exc.code, exc.message, exc.retryable)
         except (asyncpg.PostgresError, OSError) as exc:
             log.error("turn failed on the database: %s", exc)
@@ -247,6 +258,8 @@ class Brain:
                         calls.append(event)
                     elif isinstance(event, llm.Stop):
                         stop = event.reason
+                    elif isinstance(event, llm.Usage):
+                        count_tokens(event)
             reply.extend(text)
             round_text = "".join(text)
             if stop != "tool_use" or not calls or last_round:

@@ -23,6 +23,7 @@ from butler.api.body_limit import BodyLimitMiddleware
 from butler.api.deps import CookiePolicy, LiveKitConfig, Services
 from butler.api.errors import install_error_handlers
 from butler.api.openapi_extras import customise_openapi
+from butler.api.request_metrics import RequestMetrics
 from butler.api.routes import (
     admin,
     auth,
@@ -45,6 +46,7 @@ from butler.api.routes import (
 )
 from butler.api.routes import memory as memory_routes
 from butler.api.routes.livekit_relay import redact_tokens
+from butler.api.routes.metrics import metrics_router
 from butler.api.routes.openapi_document import openapi_router
 from butler.api.security_headers import SecurityHeaders
 from butler.api.web import NoStoreApi, mount_web_app
@@ -80,6 +82,10 @@ def _secret(value: SecretStr | None, name: str) -> str:
     return value.get_secret_value()
 
 
+def _optional(value: SecretStr | None) -> str | None:
+    return value.get_secret_value() if value is not None else None
+
+
 def learning_llm(settings: Settings) -> LLMProvider | None:
     """The cheap model that extracts facts after a turn, or None when there is no LLM."""
     model = settings.memory.learning_model or (
@@ -95,7 +101,7 @@ def notifications(settings: Settings, pool: asyncpg.Pool) -> Notifications:
     return open_notifications(
         pool,
         settings.data_dir,
-        vapid_private_key=key.get_secret_value() if key is not None else None,
+        vapid_private_key=_optional(key),
         subject=config.push_subject,
         ttl_seconds=config.push_ttl_seconds,
         poll_seconds=config.poll_seconds,
@@ -274,6 +280,7 @@ def create_app(settings: Settings, dsn: str, *, extra_tools: Sequence[Tool] = ()
     )
     app.add_middleware(NoStoreApi)
     app.add_middleware(SecurityHeaders, livekit_browser_url=settings.livekit.browser_url)
+    app.add_middleware(RequestMetrics)  # outermost: its time includes the others'
     for router in (
         health.router,
         auth.router,
@@ -293,6 +300,7 @@ def create_app(settings: Settings, dsn: str, *, extra_tools: Sequence[Tool] = ()
         mcp_routes.router,
         whatsapp.router,
         openapi_router(admins_only=settings.mode is Mode.PRODUCTION),
+        metrics_router(token=_optional(settings.server.metrics_token)),
     ):
         app.include_router(router)
     customise_openapi(app)

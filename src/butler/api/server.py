@@ -7,9 +7,11 @@ import asyncio
 import contextlib
 import logging
 import os
+import shutil
 import signal
 from collections.abc import Callable, Iterator, Sequence
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import uvicorn
@@ -25,6 +27,7 @@ from butler.db.embedded import exclusive_serve_lock
 from butler.db.pool import connect
 from butler.db.runtime import open_database
 from butler.errors import ConfigError
+from butler.metrics import MULTIPROCESS_DIR
 from butler.stack.home_network import bracketed
 from butler.stack.local_stack import LocalStack
 from butler.stack.local_tls import LocalTLS, ensure_certificate
@@ -103,6 +106,7 @@ def _run_workers(
 ) -> None:
     """Several API processes on one socket (the API keeps no state between requests)."""
     os.environ[WORKER_DSN_VARIABLE] = dsn
+    _share_metrics(settings.data_dir / "metrics")
     config = uvicorn.Config(
         "butler.api.worker:create_worker_app",
         factory=True,
@@ -114,6 +118,16 @@ def _run_workers(
     guard(config, head_limits(settings))
     socket = config.bind_socket()
     Multiprocess(config, sockets=[socket]).run()
+
+
+def _share_metrics(folder: Path) -> None:
+    """Each worker process writes its counts to files here and /metrics in any of them
+    sums them all; emptied first, as counts of a previous run would be added in."""
+    if os.environ.get(MULTIPROCESS_DIR):
+        return  # the operator chose the folder (and its lifetime)
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True, mode=0o700)
+    os.environ[MULTIPROCESS_DIR] = str(folder)
 
 
 class _StopRequested(Exception):

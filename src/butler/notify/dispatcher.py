@@ -20,6 +20,7 @@ import asyncpg
 from butler.db.poll_loop import poll_forever
 from butler.db.pool import connection
 from butler.errors import InvalidInput
+from butler.metrics import REMINDER_LATENESS_SECONDS, REMINDERS_FIRED
 from butler.notify import delivery
 from butler.notify.delivery import Delivery
 from butler.notify.firing import fire_due
@@ -96,6 +97,8 @@ class Dispatcher:
             for firing in fired:
                 late = firing.late_seconds
                 log.info("reminder fired%s", f" {late:.0f} s late" if late >= 1 else "")
+                REMINDERS_FIRED.labels(firing.kind).inc()
+                REMINDER_LATENESS_SECONDS.observe(late)
             if sweep:
                 await delivery.expire_stale(conn)
             jobs = [

@@ -41,6 +41,7 @@ from butler.errors import Forbidden
 from butler.home.errors import HomeError
 from butler.llm.base import ToolCall
 from butler.memory import history, voice_turns
+from butler.metrics import observe_voice_turn
 from butler.tools import audit
 from butler.tools.registry import ToolOutcome
 
@@ -165,14 +166,16 @@ async def profile(caller: VoiceCallerDep) -> VoiceProfile:
 @router.post("/turns", status_code=status.HTTP_204_NO_CONTENT, responses=_ERRORS)
 async def record_turn(body: VoiceTurnMetrics, caller: VoiceReporterDep, conn: Db) -> Response:
     """Stage timings of one turn, so that latency is a number we see."""
+    timings = body.model_dump(exclude={"session_id", "interrupted"})
     await voice_turns.record(
         conn,
         user_id=caller.user.id,
         session_id=session_of(caller, body.session_id),
         room_name=caller.session.room,
-        timings=body.model_dump(exclude={"session_id", "interrupted"}),
+        timings=timings,
         interrupted=body.interrupted,
     )
+    observe_voice_turn(timings, interrupted=body.interrupted)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 

@@ -9,6 +9,7 @@ from datetime import datetime
 import asyncpg
 
 from butler.channels.whatsapp.webhook import STATUS_ORDER, StatusUpdate
+from butler.metrics import WHATSAPP_MESSAGES
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,7 @@ async def record_sent(
         kind,
         text,
     )
+    WHATSAPP_MESSAGES.labels("accepted").inc()
 
 
 async def sent_lately(conn: asyncpg.Connection, phone_number: str, kind: str) -> int:
@@ -59,6 +61,8 @@ async def apply_status(conn: asyncpg.Connection, update: StatusUpdate) -> None:
         update.detail,
         STATUS_ORDER[update.status],
     )
+    if row is not None:
+        WHATSAPP_MESSAGES.labels(update.status).inc()
     if row is not None and update.status == "failed":
         await add_problem(
             conn,
