@@ -1,5 +1,5 @@
-"""The `butler` command: serve | migrate | invite | doctor | secrets | voice | talk | memory |
-openapi.
+"""The `butler` command: serve | migrate | invite | doctor | secrets | backup | restore | voice |
+talk | memory | openapi.
 
 The CLI is an entry point: it builds Settings, resolves secrets and hands plain values
 down. Errors print one line saying what to fix, never a traceback.
@@ -13,6 +13,7 @@ import json
 import logging
 import re
 import sys
+import tempfile
 from collections.abc import Sequence
 from datetime import timedelta
 from pathlib import Path
@@ -84,6 +85,21 @@ def _parser() -> argparse.ArgumentParser:
     reembed.add_argument(
         "--all", action="store_true", help="every fact, not only those from another model"
     )
+
+    backup = commands.add_parser(
+        "backup", help="write the database and the data folder's secrets to one archive"
+    )
+    backup.add_argument(
+        "--out",
+        type=Path,
+        default=Path("."),
+        help="the archive file, or a folder for butler-backup-<time>.tar (default: here)",
+    )
+    restore = commands.add_parser(
+        "restore", help="replace Butler's data with a backup's (Butler must be stopped)"
+    )
+    restore.add_argument("archive", type=Path, help="a file written by `butler backup`")
+    restore.add_argument("--yes", action="store_true", help="do not ask for confirmation")
 
     secrets = commands.add_parser(
         "secrets",
@@ -161,6 +177,47 @@ def _run_invite(settings: Settings, admin: bool, expires: timedelta | None) -> i
         f"({role.value} invite, single use, valid until {invite.expires_at:%Y-%m-%d %H:%M %Z})",
         file=sys.stderr,
     )
+    return 0
+
+
+def _run_backup(settings: Settings, out: Path) -> int:
+    from butler.backup import backup
+    from butler.db.runtime import open_database
+
+    with open_database(settings.data_dir, _database_url(settings)) as dsn:
+        backup(dsn, settings.data_dir, out)
+    return 0
+
+
+def _run_restore(settings: Settings, archive: Path, *, confirmed: bool) -> int:
+    from butler.backup import read_archive, restore
+    from butler.db.embedded import exclusive_serve_lock
+    from butler.db.runtime import open_database
+
+    if not archive.is_file():
+        print(
+            f"butler: {archive} is not a file: give the archive `butler backup` wrote",
+            file=sys.stderr,
+        )
+        return 2
+    with tempfile.TemporaryDirectory() as check:
+        read_archive(archive, Path(check))  # a bad archive is refused before anything changes
+    if not confirmed:
+        if not sys.stdin.isatty():
+            print(
+                "butler: restore replaces all of Butler's data: add --yes to confirm",
+                file=sys.stderr,
+            )
+            return 2
+        answer = input(f"Replace all of Butler's data with {archive}? Type 'restore': ")
+        if answer.strip() != "restore":
+            print("Nothing was changed.")
+            return 1
+    with (
+        exclusive_serve_lock(settings.data_dir),
+        open_database(settings.data_dir, _database_url(settings)) as dsn,
+    ):
+        restore(dsn, settings.data_dir, archive)
     return 0
 
 
@@ -301,6 +358,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _run_invite(settings, args.admin, args.expires)
         if args.command == "voice":
             return _run_voice(settings)
+        if args.command == "backup":
+            return _run_backup(settings, args.out)
+        if args.command == "restore":
+            return _run_restore(settings, args.archive, confirmed=args.yes)
         if args.command == "memory":
             return _run_reembed(settings, args.all)
         if args.command == "talk":
