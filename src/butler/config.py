@@ -378,6 +378,8 @@ class Settings(BaseSettings):
     # A statement running longer is ended and the request answers 503 database_unavailable.
     database_statement_timeout_seconds: float = Field(default=10, gt=0, le=600)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # "json": one JSON object a line (for a log collector); "auto": JSON in production.
+    log_format: Literal["auto", "text", "json"] = "auto"
     auth: AuthSettings = AuthSettings()
     livekit: LiveKitSettings = LiveKitSettings()
     server: ServerSettings = ServerSettings()
@@ -402,6 +404,12 @@ class Settings(BaseSettings):
         if self.auth.cookie_secure is not None:
             return self.auth.cookie_secure
         return self.mode is Mode.PRODUCTION
+
+    @property
+    def json_logs(self) -> bool:
+        if self.log_format == "auto":
+            return self.mode is Mode.PRODUCTION
+        return self.log_format == "json"
 
     @classmethod
     def settings_customise_sources(

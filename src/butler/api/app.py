@@ -23,6 +23,7 @@ from butler.api.body_limit import BodyLimitMiddleware
 from butler.api.deps import CookiePolicy, LiveKitConfig, Services
 from butler.api.errors import install_error_handlers
 from butler.api.openapi_extras import customise_openapi
+from butler.api.request_ids import RequestIds
 from butler.api.request_metrics import RequestMetrics
 from butler.api.routes import (
     admin,
@@ -280,7 +281,8 @@ def create_app(settings: Settings, dsn: str, *, extra_tools: Sequence[Tool] = ()
     )
     app.add_middleware(NoStoreApi)
     app.add_middleware(SecurityHeaders, livekit_browser_url=settings.livekit.browser_url)
-    app.add_middleware(RequestMetrics)  # outermost: its time includes the others'
+    app.add_middleware(RequestMetrics)  # its time includes the others'
+    app.add_middleware(RequestIds)  # outermost: every log line of a request carries its id
     for router in (
         health.router,
         auth.router,

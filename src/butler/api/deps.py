@@ -20,6 +20,7 @@ from butler.config import LiveKitSettings
 from butler.db.pool import connection
 from butler.errors import Forbidden, NotAuthenticated
 from butler.home.service import HomeService
+from butler.logs import PERSON_ID, SESSION_ID
 from butler.memory.service import Memory
 from butler.notify.service import Notifications
 from butler.tools.mcp_service import McpService
@@ -98,6 +99,7 @@ async def _load_user(services: Services, claims: AccessClaims) -> User:
             "This session has ended (signed out, or the account is gone); sign in again.",
             code="session_ended",
         )
+    PERSON_ID.set(str(user.id))  # this request's log lines name whom they concern
     return user
 
 
@@ -169,6 +171,8 @@ async def voice_caller(
         )
     if user is None:
         raise NotAuthenticated("This voice session has ended.", code="voice_session_ended")
+    PERSON_ID.set(str(user.id))
+    SESSION_ID.set(session.room)
     return VoiceCaller(user, session)
 
 

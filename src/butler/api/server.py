@@ -95,6 +95,7 @@ def _shared_options(settings: Settings, tls: LocalTLS | None) -> dict[str, Any]:
         "proxy_headers": True,
         "forwarded_allow_ips": settings.server.forwarded_allow_ips,
         "log_level": settings.log_level.lower(),
+        "log_config": None,  # its loggers reach Butler's handler (butler.logs) instead
     }
     if tls is not None:
         options.update(ssl_certfile=str(tls.certificate), ssl_keyfile=str(tls.key))

@@ -7,11 +7,11 @@ environment (and that file) and gets the database address from WORKER_DSN_VARIAB
 
 from __future__ import annotations
 
-import logging
 import os
 
 from fastapi import FastAPI
 
+from butler import logs
 from butler.api.app import create_app
 from butler.config import Settings
 from butler.secret_keys import resolve_secrets
@@ -21,8 +21,5 @@ WORKER_DSN_VARIABLE = "BUTLER_INTERNAL_WORKER_DSN"
 
 def create_worker_app() -> FastAPI:
     settings = resolve_secrets(Settings())
-    logging.basicConfig(
-        level=settings.log_level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s [worker %(process)d]: %(message)s",
-    )
+    logs.configure(settings.log_level, json_lines=settings.json_logs)
     return create_app(settings, os.environ[WORKER_DSN_VARIABLE])
