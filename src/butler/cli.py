@@ -75,7 +75,12 @@ def _parser() -> argparse.ArgumentParser:
         "(default: BUTLER_AUTH__INVITE_TTL_DAYS, 7 days)",
     )
 
-    commands.add_parser("doctor", help="check configuration and database, and say what to fix")
+    doctor = commands.add_parser(
+        "doctor", help="check the whole stack (OK or FAIL each, with the fix); exit 1 on a FAIL"
+    )
+    doctor.add_argument(
+        "--quick", action="store_true", help="skip the speech round trip (TTS, then STT)"
+    )
 
     memory = commands.add_parser("memory", help="long-term memory maintenance")
     memory_commands = memory.add_subparsers(dest="memory_command", required=True, metavar="ACTION")
@@ -240,10 +245,11 @@ def _run_secrets(path: Path) -> int:
     return 1 if report.warnings else 0
 
 
-def _run_doctor(settings: Settings) -> int:
+def _run_doctor(settings: Settings, *, speech: bool) -> int:
     from butler.doctor import diagnose
 
-    problems = diagnose(settings, _database_url(settings))
+    problems = diagnose(settings, _database_url(settings), speech=speech)
+    print(f"{len(problems)} failed: {', '.join(problems)}" if problems else "All checks passed.")
     return 1 if problems else 0
 
 
@@ -370,7 +376,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 }
             )
             return run_talk(settings, args.wav, args.out, args.user)
-        return _run_doctor(settings)
+        return _run_doctor(settings, speech=not args.quick)
     except ButlerError as exc:
         print(f"butler: {exc.message}", file=sys.stderr)
         return 2

@@ -9,7 +9,7 @@ from urllib.parse import urlparse
 
 import asyncpg
 
-from butler.config import Settings
+from butler.config import Mode, Settings
 from butler.db import migrate
 from butler.db.embedded import EmbeddedPostgres
 from butler.db.pool import connect, create_pool
@@ -19,6 +19,8 @@ from butler.llm.factory import build_provider
 from butler.llm.health import model_problem
 from butler.memory.embeddings import local_model_files
 from butler.secret_box import secret_box
+from butler.secret_keys import check_production_secrets
+from butler.speech_check import speech_round_trip
 from butler.stack.health import voice_health
 from butler.stack.livekit_server import find_binary
 from butler.stack.local_stack import read_status
@@ -204,18 +206,32 @@ def _database(settings: Settings, database_url: str | None) -> tuple[str | None,
     return dsn, "embedded, running"
 
 
-def diagnose(settings: Settings, database_url: str | None) -> list[str]:
-    """Print one line per check; return the labels of the checks that failed."""
+def _configuration(settings: Settings) -> tuple[bool, str, str]:
+    if settings.mode is not Mode.PRODUCTION:
+        return True, "configuration", "development: missing secrets are made in the data folder"
+    try:
+        check_production_secrets(settings)
+    except ConfigError as exc:
+        return False, "configuration", exc.message
+    return True, "configuration", "production: every secret set and strong"
+
+
+def diagnose(settings: Settings, database_url: str | None, *, speech: bool = True) -> list[str]:
+    """Print one line per check; return the labels of the checks that failed. `speech`
+    runs the TTS → STT round trip (a few seconds of CPU with the local models)."""
     failed: list[str] = []
 
     def check(ok: bool, label: str, detail: str) -> None:
         if not _report(ok, label, detail):
             failed.append(label)
 
-    check(True, "mode", settings.mode.value)
+    check(*_configuration(settings))
     check(True, "data folder", str(settings.data_dir))
     for ok, label, detail in _voice(settings):
         check(ok, label, detail)
+    if speech:
+        for ok, label, detail in speech_round_trip(settings):
+            check(ok, label, detail)
     check(*_model(settings))
     check(*_end_of_turn(settings))
     check(*_embeddings(settings))

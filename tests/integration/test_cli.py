@@ -18,9 +18,10 @@ import pytest
 
 from butler.home.connection import HOME_TOKEN_PURPOSE
 from butler.secret_box import SecretBox
+from tests.fakes import speech_services
 from tests.fakes.home_assistant import TOKEN, VERSION, FakeHomeAssistant
 from tests.fakes.whatsapp_cloud import FakeWhatsAppCloud
-from tests.fakes.wire import AnthropicWire, Reply
+from tests.fakes.wire import AnthropicWire, Reply, serving
 from tests.support import DEAD_LIVEKIT_URL, PASSWORD, claude_at, free_port, metric, run
 
 pytestmark = pytest.mark.slow
@@ -436,3 +437,31 @@ def test_doctor_asks_the_model_and_starts_nothing(tmp_path: Path, wire: Anthropi
     assert dead.returncode == 1
     assert "[FAIL] model: anthropic model claude-sonnet-5-5 at http://127.0.0.1:9" in dead.stdout
     assert "Traceback" not in dead.stdout + dead.stderr
+
+
+def test_doctor_speaks_and_listens_with_the_configured_services(tmp_path: Path) -> None:
+    """The TTS says a phrase and the STT must hear it: each as configured, so a service
+    that is down is named even when the local models would stand in for it."""
+    failing = speech_services.build(0, 0, stt_status=503, tts_status=503)
+    with serving(failing) as base_url:
+        services = {
+            "BUTLER_TTS__BASE_URL": f"{base_url}/v1",
+            "BUTLER_STT__PROVIDER": "openai",
+            "BUTLER_STT__BASE_URL": f"{base_url}/v1",
+        }
+        strict = _butler(
+            "doctor", env=_env(tmp_path, **services, BUTLER_TTS__FALLBACK_TO_LOCAL="false")
+        )
+        assert strict.returncode == 1
+        assert f"[FAIL] TTS: kokoro at {base_url}/v1: " in strict.stdout, strict.stdout
+        assert "failed: " in strict.stdout.splitlines()[-1]
+        covered = _butler("doctor", env=_env(tmp_path, **services))
+        assert "[ok] TTS: kokoro at" in covered.stdout and "use Piper" in covered.stdout
+        assert f"[FAIL] STT: openai at {base_url}/v1" in covered.stdout, covered.stdout
+    local = _butler(
+        "doctor", env=_env(tmp_path, BUTLER_TTS__PROVIDER="piper", BUTLER_STT__PROVIDER="local")
+    )
+    assert "[ok] TTS: piper: spoke in" in local.stdout, local.stdout
+    assert "[ok] STT: local whisper: heard 'Butler can hear you clearly" in local.stdout
+    quick = _butler("doctor", "--quick", env=_env(tmp_path))
+    assert "TTS" not in quick.stdout and "STT" not in quick.stdout

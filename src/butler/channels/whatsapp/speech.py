@@ -38,6 +38,13 @@ class Transcriber:
                 base_url=base, api_key=key or "not-needed", timeout=REMOTE_TIMEOUT, max_retries=1
             )
 
+    @property
+    def engine(self) -> str:
+        """What transcribes, for people to read ("local whisper" when no service is set)."""
+        if self._remote is None:
+            return "local whisper"
+        return f"{self._settings.provider} at {self._remote.base_url}"
+
     async def transcribe(self, audio: bytes, mime_type: str) -> str:
         if self._remote is not None:
             try:
