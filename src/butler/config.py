@@ -71,8 +71,14 @@ class LiveKitSettings(BaseModel):
     port: int = Field(default=7880, ge=1, le=65535)
     rtc_tcp_port: int = Field(default=7881, ge=1, le=65535)
     rtc_udp_port: int = Field(default=7882, ge=1, le=65535)
-    # Where the embedded voice worker answers health checks (127.0.0.1 only).
+    # Where a voice worker answers its health check (200 only while registered): the
+    # port, and the address it listens on (127.0.0.1; in a container, 0.0.0.0 so that
+    # the API can ask across the stack's private network).
     worker_health_port: int = Field(default=8081, ge=1, le=65535)
+    worker_health_host: str = "127.0.0.1"
+    # Where the API and `butler doctor` ask a worker running elsewhere whether it is
+    # registered (e.g. http://voice:8081/); unset: such a worker is not checked.
+    worker_health_url: str | None = None
 
     @property
     def embedded(self) -> bool:

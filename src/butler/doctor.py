@@ -7,9 +7,12 @@ from __future__ import annotations
 import asyncio
 from urllib.parse import urlparse
 
+import aiohttp
 import asyncpg
+from livekit import api as livekit_api
+from livekit.protocol.room import ListRoomsRequest
 
-from butler.config import Mode, Settings
+from butler.config import LiveKitSettings, Mode, Settings
 from butler.db import migrate
 from butler.db.embedded import EmbeddedPostgres
 from butler.db.pool import connect, create_pool
@@ -177,11 +180,30 @@ def _voice(settings: Settings) -> list[tuple[bool, str, str]]:
     health = asyncio.run(voice_health(lk, settings.data_dir))
     where = "embedded, " + lk.server_url if lk.embedded else lk.server_url
     checks = [(health.livekit == "up", "LiveKit server", f"{where}: {health.livekit}")]
-    if lk.embedded:
+    if health.livekit == "up":
+        checks.append(asyncio.run(_livekit_keys(lk)))
+    if health.worker != "external":
         checks.append((health.worker == "up", "voice worker", health.worker))
     if not health.available:
         checks.append((False, "voice", health.fix))
     return checks
+
+
+async def _livekit_keys(lk: LiveKitSettings) -> tuple[bool, str, str]:
+    """One server API call: proves the key and secret Butler signs with are the server's."""
+    if lk.api_key is None or lk.api_secret is None:
+        return False, "LiveKit keys", "set BUTLER_LIVEKIT__API_KEY and BUTLER_LIVEKIT__API_SECRET"
+    try:
+        async with livekit_api.LiveKitAPI(
+            lk.http_url, lk.api_key.get_secret_value(), lk.api_secret.get_secret_value()
+        ) as client:
+            rooms = await asyncio.wait_for(client.room.list_rooms(ListRoomsRequest()), 5)
+    except livekit_api.TwirpError as exc:
+        fix = " (the server's LIVEKIT_KEYS must hold the same key and secret)"
+        return False, "LiveKit keys", f"the server refused them: {exc.message}{fix}"
+    except (TimeoutError, aiohttp.ClientError, OSError) as exc:
+        return False, "LiveKit keys", f"the server API did not answer: {exc}"
+    return True, "LiveKit keys", f"accepted ({len(rooms.rooms)} room(s) open)"
 
 
 def _serving(settings: Settings) -> bool:

@@ -15,6 +15,10 @@ from pathlib import Path
 import asyncpg
 import httpx
 import pytest
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse
+from starlette.routing import Route
 
 from butler.home.connection import HOME_TOKEN_PURPOSE
 from butler.secret_box import SecretBox
@@ -22,6 +26,7 @@ from tests.fakes import speech_services
 from tests.fakes.home_assistant import TOKEN, VERSION, FakeHomeAssistant
 from tests.fakes.whatsapp_cloud import FakeWhatsAppCloud
 from tests.fakes.wire import AnthropicWire, Reply, serving
+from tests.livekit_server import LiveKitServer
 from tests.support import DEAD_LIVEKIT_URL, PASSWORD, claude_at, free_port, metric, run
 
 pytestmark = pytest.mark.slow
@@ -465,3 +470,35 @@ def test_doctor_speaks_and_listens_with_the_configured_services(tmp_path: Path) 
     assert "[ok] STT: local whisper: heard 'Butler can hear you clearly" in local.stdout
     quick = _butler("doctor", "--quick", env=_env(tmp_path))
     assert "TTS" not in quick.stdout and "STT" not in quick.stdout
+
+
+def test_doctor_proves_the_livekit_keys_and_asks_a_worker_elsewhere(
+    tmp_path: Path, livekit: LiveKitServer
+) -> None:
+    registered = {"answer": (503, "not registered with LiveKit")}
+
+    async def health(_: Request) -> PlainTextResponse:
+        status, text = registered["answer"]
+        return PlainTextResponse(text, status_code=status)
+
+    worker = Starlette(routes=[Route("/", health)])
+    key = livekit.settings.api_key.get_secret_value() if livekit.settings.api_key else ""
+    secret = livekit.settings.api_secret.get_secret_value() if livekit.settings.api_secret else ""
+    with serving(worker) as worker_url:
+        stack = {
+            "BUTLER_LIVEKIT__URL": livekit.url,
+            "BUTLER_LIVEKIT__API_KEY": key,
+            "BUTLER_LIVEKIT__WORKER_HEALTH_URL": worker_url + "/",
+        }
+        wrong = _butler(
+            "doctor", "--quick", env=_env(tmp_path, **stack, BUTLER_LIVEKIT__API_SECRET="x" * 40)
+        )
+        assert "[FAIL] LiveKit keys: the server refused them" in wrong.stdout, wrong.stdout
+        assert "[FAIL] voice worker: down" in wrong.stdout
+        assert f"The voice worker at {worker_url}/ is not registered" in wrong.stdout
+        registered["answer"] = (200, "registered")
+        right = _butler(
+            "doctor", "--quick", env=_env(tmp_path, **stack, BUTLER_LIVEKIT__API_SECRET=secret)
+        )
+        assert "[ok] LiveKit keys: accepted" in right.stdout, right.stdout
+        assert "[ok] voice worker: up" in right.stdout

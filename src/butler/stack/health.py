@@ -43,22 +43,31 @@ def _child_detail(status: dict[str, object], name: str) -> str:
 
 
 async def voice_health(lk: LiveKitSettings, data_dir: Path) -> VoiceHealth:
+    worker_url = (
+        f"http://127.0.0.1:{lk.worker_health_port}/" if lk.embedded else lk.worker_health_url
+    )
     async with httpx.AsyncClient(timeout=PROBE_SECONDS) as client:
         probes = [_answers(client, lk.http_url.rstrip("/") + "/")]
-        if lk.embedded:
-            probes.append(_answers(client, f"http://127.0.0.1:{lk.worker_health_port}/"))
+        if worker_url:
+            probes.append(_answers(client, worker_url))
         results = await asyncio.gather(*probes)
     server_up = results[0]
     if not lk.embedded:
-        fix = (
-            ""
-            if server_up
-            else (
+        fixes = []
+        if not server_up:
+            fixes.append(
                 f"The LiveKit server at {lk.server_url} does not answer. Start it, or correct "
                 "BUTLER_LIVEKIT__URL."
             )
-        )
-        return VoiceHealth("up" if server_up else "down", "external", fix)
+        worker = "external"
+        if worker_url:
+            worker = "up" if results[1] else "down"
+            if not results[1]:
+                fixes.append(
+                    f"The voice worker at {worker_url} is not registered with LiveKit: see "
+                    "its log (`butler voice`), or correct BUTLER_LIVEKIT__WORKER_HEALTH_URL."
+                )
+        return VoiceHealth("up" if server_up else "down", worker, " ".join(fixes))
     worker_up = results[1]
     status = read_status(data_dir)
     if status.get("problem") and not server_up:

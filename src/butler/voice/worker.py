@@ -164,7 +164,9 @@ async def run_worker(settings: Settings) -> None:
         # not to; Butler uses them only when the end-of-turn setting names them.
         os.environ.setdefault("LIVEKIT_AGENTS_PRELOAD_LOCAL_INFERENCE", "0")
     server = build_server(settings)
-    health = WorkerHealth(server, settings.livekit.worker_health_port)
+    health = WorkerHealth(
+        server, settings.livekit.worker_health_port, host=settings.livekit.worker_health_host
+    )
     await health.start()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

@@ -2,8 +2,8 @@
 
 livekit-agents' own check answers 200 as soon as the process is up, before the worker
 has registered (and while it reconnects to a restarted server); a room dispatched then
-finds no worker. This one answers on 127.0.0.1 and says "registered" only when the
-server can send it jobs.
+finds no worker. This one says "registered" only when the server can send it jobs; it
+answers on 127.0.0.1 unless told otherwise (a container's private network).
 """
 
 from __future__ import annotations
@@ -15,9 +15,10 @@ from livekit.agents import AgentServer
 
 
 class WorkerHealth:
-    def __init__(self, server: AgentServer, port: int) -> None:
+    def __init__(self, server: AgentServer, port: int, *, host: str = "127.0.0.1") -> None:
         self.server = server
         self.port = port
+        self.host = host
         self.registered = False
         self._runner: web.AppRunner | None = None
         server.on("worker_registered", self._on_registered)
@@ -43,7 +44,7 @@ class WorkerHealth:
         app.router.add_get("/", self._health)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
-        await web.TCPSite(self._runner, "127.0.0.1", self.port).start()
+        await web.TCPSite(self._runner, self.host, self.port).start()
 
     async def stop(self) -> None:
         if self._runner is not None:
