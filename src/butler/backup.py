@@ -28,7 +28,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 import asyncpg
 from alembic.script import ScriptDirectory
@@ -75,11 +75,11 @@ def _libpq(dsn: str) -> tuple[str, dict[str, str]]:
     """The DSN without its password (which would show in `ps`) and PGPASSWORD instead."""
     parts = urlsplit(dsn)
     env = {**os.environ}
-    if parts.password:
-        env["PGPASSWORD"] = parts.password
-        host = parts.hostname or ""
-        netloc = f"{parts.username or ''}@{host}" + (f":{parts.port}" if parts.port else "")
-        dsn = urlunsplit(parts._replace(netloc=netloc))
+    userinfo, at, host = parts.netloc.rpartition("@")
+    user, colon, password = userinfo.partition(":")
+    if at and colon and password:
+        env["PGPASSWORD"] = unquote(password)  # the URL's escapes are not the password's
+        dsn = urlunsplit(parts._replace(netloc=f"{user}@{host}"))
     return dsn, env
 
 

@@ -199,7 +199,7 @@ def test_edit_and_resend_replaces_the_exchange(page: Page, dsn: str, wire: Anthr
     expect(page.get_by_role("group", name="Editing a message")).to_have_count(0)
     expect(questions).to_have_text(["Buy milk", "When does the recycling go out?"])
     # The model was asked without the replaced exchange.
-    asked = json.dumps(wire.requests[-1])
+    asked = json.dumps(wire.requests[-1]["messages"])  # (the prompt names today's weekday)
     assert "bins" not in asked and "Thursday" not in asked and "Buy milk" in asked
 
     # The question just sent from this page (whose reply alone has a stored id).

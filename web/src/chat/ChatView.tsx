@@ -213,21 +213,19 @@ export function ChatView({ user }: { user: User }) {
     const message = draft.trim();
     if (!message || chat.streaming) return;
     toLatest();
+    setDraft("");
     if (editing) {
-      chat
-        .resend(editing, message, { temporary })
-        .then(() => {
-          setEditing(null);
-          setEditError(null);
-        })
-        .catch((error: unknown) => {
-          setEditError(messageOf(error));
-          setDraft(message); // not forgotten: nothing was replaced, the edit is kept
-        });
-      setDraft("");
+      const replaced = editing;
+      setEditing(null);
+      setEditError(null);
+      chat.resend(replaced, message, { temporary }).catch((error: unknown) => {
+        // Nothing was replaced: the edit comes back to the composer, still an edit.
+        setEditing(replaced);
+        setEditError(messageOf(error));
+        setDraft(message);
+      });
       return;
     }
-    setDraft("");
     void chat.send(message, { temporary });
   };
 

@@ -122,9 +122,8 @@ export function useConversation(userId: string) {
    * Throws, keeping everything as it was, when the server cannot forget it.
    */
   const resend = async (question: ChatItem, message: string, options: { temporary?: boolean } = {}) => {
-    if (streaming) return;
     const index = items.findIndex((item) => item.key === question.key);
-    if (index === -1) return;
+    if (index === -1) return send(message, options); // gone meanwhile: nothing to replace
     const next = items[index + 1];
     const reply = next?.role === "assistant" ? next : undefined;
     if (reply?.unfinishedId) unfinished.remove(reply.unfinishedId);
